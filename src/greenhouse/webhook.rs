@@ -1,0 +1,1 @@
+//! Recruiting webhook payloads (v1-shaped).

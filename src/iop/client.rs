@@ -1,0 +1,1 @@
+//! IOP API client (engine side).

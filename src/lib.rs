@@ -1,0 +1,15 @@
+//! Rehearsal: rehearse a Greenhouse ↔ interview-orchestration (IOP) integration before go-live.
+//!
+//! The crate holds the real sync engine (`engine`), the vocabularies and clients of both sides
+//! (`greenhouse`, `iop`), stateful mocks of both sides (`mock`), the scenario runner
+//! (`scenario`) and its reports (`report`). `engine` depends only on `clock`, `transport`,
+//! `greenhouse` and `iop`: it is the part that goes live.
+
+pub mod clock;
+pub mod engine;
+pub mod greenhouse;
+pub mod iop;
+pub mod mock;
+pub mod report;
+pub mod scenario;
+pub mod transport;

@@ -1,0 +1,191 @@
+//! Bodies of the mock Greenhouse's control API under `/_rehearsal/`. The scenario runner and
+//! `rehearsal serve` users speak these; the Harvest v3 surface itself uses Greenhouse's shapes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /_rehearsal/seed`: adds a world. `key`s are the names a scenario uses; ids are
+/// generated unless pinned with `id`. Seeding fires no webhooks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub jobs: Vec<SeedJob>,
+    #[serde(default)]
+    pub candidates: Vec<SeedCandidate>,
+    /// Rejection reasons; Greenhouse's defaults are added when this is empty.
+    #[serde(default)]
+    pub rejection_reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub key: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(default = "yes")]
+    pub site_admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedJob {
+    pub key: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub name: String,
+    /// In order; `sort_order` follows this order from 0.
+    pub stages: Vec<SeedStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedStage {
+    pub name: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub interviews: Vec<SeedInterview>,
+}
+
+/// A job interview (an interview kit step) of a stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedInterview {
+    pub name: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Minutes; 45 when absent.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    /// Keys of seeded users who are this interview's default interviewers.
+    #[serde(default)]
+    pub interviewer_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCandidate {
+    pub key: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub email_addresses: Vec<TypedValue>,
+    #[serde(default)]
+    pub phone_numbers: Vec<TypedValue>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub applications: Vec<SeedApplication>,
+}
+
+/// `{value, type}` as Greenhouse stores emails and phones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedValue {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedApplication {
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Key of a seeded job.
+    pub job_key: String,
+    /// Name of the stage it stands in; the job's first stage when absent.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// `in_process` (default), `rejected` or `hired`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// The ids a seed produced, by key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seeded {
+    pub users: BTreeMap<String, i64>,
+    pub jobs: BTreeMap<String, SeededJob>,
+    pub candidates: BTreeMap<String, SeededCandidate>,
+    pub rejection_reasons: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeededJob {
+    pub id: i64,
+    /// Stage name → job interview stage.
+    pub stages: BTreeMap<String, SeededStage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeededStage {
+    pub id: i64,
+    /// Interview name → job interview id.
+    pub interviews: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeededCandidate {
+    pub id: i64,
+    /// Application ids, in the order of the seed's `applications`.
+    pub applications: Vec<i64>,
+}
+
+/// `POST /_rehearsal/actions`: what a person does in the Greenhouse UI. Each fires the
+/// webhooks the real Greenhouse would fire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Moves to a job interview stage of the same job (any direction, skipping allowed).
+    MoveApplication { application_id: i64, to_stage_id: i64 },
+    RejectApplication {
+        application_id: i64,
+        /// The first rejection reason when absent.
+        #[serde(default)]
+        rejection_reason_id: Option<i64>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    UnrejectApplication { application_id: i64 },
+    HireApplication { application_id: i64 },
+    /// Replaces the given fields; collections replace whole.
+    UpdateCandidate {
+        candidate_id: i64,
+        #[serde(default)]
+        first_name: Option<String>,
+        #[serde(default)]
+        last_name: Option<String>,
+        #[serde(default)]
+        email_addresses: Option<Vec<TypedValue>>,
+        #[serde(default)]
+        phone_numbers: Option<Vec<TypedValue>>,
+        #[serde(default)]
+        time_zone: Option<String>,
+    },
+    /// A coordinator deletes a scheduled interview in the UI (fires `interview_deleted`).
+    DeleteInterview { interview_id: i64 },
+}
+
+/// `PUT /_rehearsal/webhook`: where recruiting webhooks go and the secret they are signed with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    pub url: String,
+    pub secret: String,
+}
+
+fn yes() -> bool {
+    true
+}

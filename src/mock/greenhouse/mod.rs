@@ -1,0 +1,70 @@
+//! The stateful mock Greenhouse: Harvest v3 (OAuth token endpoint, lists, writes, rate limits)
+//! and signed recruiting webhooks, plus the control API under `/_rehearsal/`.
+
+pub mod control;
+
+use axum::Router;
+
+use crate::clock::SharedClock;
+use crate::transport::SharedHttp;
+
+/// One OAuth client the mock accepts at its token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Must end in Greenhouse's `-<n>` suffix, e.g. `rehearsal-1`.
+    pub client_id: String,
+    pub client_secret: String,
+    /// Granted scopes (`harvest:candidates:list`, …); `*` grants all.
+    pub scopes: Vec<String>,
+}
+
+/// How the mock is set up.
+#[derive(Debug, Clone)]
+pub struct GreenhouseMockConfig {
+    /// Where the mock is reached, used in `Link` headers, e.g. `http://greenhouse.test`.
+    pub base_url: String,
+    pub credentials: Vec<Credential>,
+    /// Requests allowed per fixed 30 s window and token.
+    pub rate_limit_per_window: u32,
+    /// Access-token lifetime in seconds.
+    pub token_ttl_secs: i64,
+    /// Seed for every random choice (faults, jitter).
+    pub seed: u64,
+}
+
+impl Default for GreenhouseMockConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://greenhouse.test".to_owned(),
+            credentials: vec![Credential {
+                client_id: "rehearsal-1".to_owned(),
+                client_secret: "rehearsal-secret".to_owned(),
+                scopes: vec!["*".to_owned()],
+            }],
+            rate_limit_per_window: 50,
+            token_ttl_secs: 3600,
+            seed: 0,
+        }
+    }
+}
+
+/// The mock. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct MockGreenhouse {
+    config: GreenhouseMockConfig,
+    clock: SharedClock,
+    http: SharedHttp,
+}
+
+impl MockGreenhouse {
+    /// `http` is what webhook deliveries are sent through.
+    pub fn new(config: GreenhouseMockConfig, clock: SharedClock, http: SharedHttp) -> Self {
+        Self { config, clock, http }
+    }
+
+    /// The Harvest v3 API, the token endpoint (`POST /token`) and the control API.
+    pub fn router(&self) -> Router {
+        let _ = (&self.config, &self.clock, &self.http);
+        Router::new()
+    }
+}

@@ -1,0 +1,159 @@
+//! Bodies of the mock IOP's control API under `/_rehearsal/`: seeding interviewers and the
+//! webhook subscription, and the simulated people (candidate, interviewer, coordinator).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// `POST /_rehearsal/seed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    /// A webhook subscription to create (events `*`), with its secret(s) chosen by the caller.
+    #[serde(default)]
+    pub webhook: Option<SeedWebhook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub key: String,
+    pub name: String,
+    pub email: String,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Sets `external_refs.greenhouse.user_id`.
+    #[serde(default)]
+    pub greenhouse_user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedWebhook {
+    pub url: String,
+    /// Active signing secrets; more than one simulates a rotation (one `v1` each).
+    pub secrets: Vec<String>,
+}
+
+/// Ids a seed produced: user key → `usr_…`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seeded {
+    pub users: BTreeMap<String, String>,
+    #[serde(default)]
+    pub webhook_subscription_id: Option<String>,
+}
+
+/// One proposed or booked time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+}
+
+/// `POST /_rehearsal/actions`: what a simulated person does. Each follows the state machine
+/// of the contract (an illegal one answers 409 `invalid_state_transition`) and emits its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// The candidate submits availability (→ `availability_received`).
+    SubmitAvailability { scheduling_request_id: String, slots: Vec<Slot> },
+    /// A coordinator (or the candidate, self-scheduling) books one requested interview
+    /// (→ request `scheduled`, `interview.scheduled`). `created_id` is the `int_…` id.
+    ScheduleInterview {
+        scheduling_request_id: String,
+        /// Which `interviews_requested[]` entry, by name; the first when absent.
+        #[serde(default)]
+        interview_name: Option<String>,
+        /// Timed interview; omit both for an all-day one.
+        #[serde(default)]
+        start_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        end_at: Option<DateTime<Utc>>,
+        /// All-day interview dates (end exclusive).
+        #[serde(default)]
+        start_date: Option<NaiveDate>,
+        #[serde(default)]
+        end_date: Option<NaiveDate>,
+        /// `usr_…` ids; the request's interviewer pool when empty.
+        #[serde(default)]
+        interviewer_ids: Vec<String>,
+        #[serde(default)]
+        timezone: Option<String>,
+        #[serde(default)]
+        location: Option<String>,
+    },
+    /// Same interview id, new time (`interview.rescheduled`).
+    RescheduleInterview {
+        interview_id: String,
+        #[serde(default)]
+        start_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        end_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        start_date: Option<NaiveDate>,
+        #[serde(default)]
+        end_date: Option<NaiveDate>,
+    },
+    CancelInterview {
+        interview_id: String,
+        #[serde(default = "other")]
+        reason: String,
+        #[serde(default = "coordinator")]
+        cancelled_by: String,
+    },
+    /// The candidate declines: the request ends `candidate_declined` and its open interviews
+    /// are cancelled (`cancelled_by: candidate`).
+    CandidateDeclines {
+        scheduling_request_id: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A coordinator cancels a whole request.
+    CancelRequest {
+        scheduling_request_id: String,
+        #[serde(default = "manual")]
+        reason: String,
+    },
+    MarkNoShow { interview_id: String },
+    RevertNoShow { interview_id: String },
+    InterviewerResponds { interview_id: String, user_id: String, response_status: String },
+    /// Feedback is accepted in any interview state. `created_id` is the `fb_…` id.
+    SubmitFeedback {
+        interview_id: String,
+        /// The interview's first interviewer when absent.
+        #[serde(default)]
+        interviewer_id: Option<String>,
+        overall_recommendation: String,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    UpdateFeedback {
+        feedback_id: String,
+        #[serde(default)]
+        overall_recommendation: Option<String>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    DeleteFeedback { feedback_id: String },
+    DeactivateUser { user_id: String },
+    DisconnectCalendar { user_id: String },
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+fn other() -> String {
+    "other".to_owned()
+}
+
+fn coordinator() -> String {
+    "coordinator".to_owned()
+}
+
+fn manual() -> String {
+    "manual".to_owned()
+}
