@@ -147,6 +147,54 @@ fn classify(url: &str, error: &reqwest::Error) -> TransportError {
     }
 }
 
+/// How an API call failed, as the engine needs to know it: try again later, or never.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Worth retrying: no response, a 5xx, a 429, or our own pacing before a rate limit.
+    #[error("{reason}")]
+    Transient {
+        reason: String,
+        /// How long the server asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+    /// Retrying the same request cannot help: a 4xx other than 408/429, or an unusable body.
+    #[error("{method} {path} answered {status}: {body}")]
+    Permanent { method: String, path: String, status: u16, body: String },
+}
+
+impl ApiError {
+    /// Sorts a response status into transient or permanent, reading `Retry-After` (seconds).
+    pub fn from_response(method: &Method, path: &str, response: &Response<Bytes>) -> Self {
+        let status = response.status();
+        let body = String::from_utf8_lossy(response.body()).chars().take(2048).collect::<String>();
+        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS || status == http::StatusCode::REQUEST_TIMEOUT {
+            let retry_after = response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            ApiError::Transient { reason: format!("{method} {path} answered {status}"), retry_after }
+        } else {
+            ApiError::Permanent { method: method.to_string(), path: path.to_owned(), status: status.as_u16(), body }
+        }
+    }
+}
+
+impl From<TransportError> for ApiError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Request { .. } | TransportError::UnknownHost { .. } => ApiError::Permanent {
+                method: String::new(),
+                path: String::new(),
+                status: 0,
+                body: error.to_string(),
+            },
+            other => ApiError::Transient { reason: other.to_string(), retry_after: None },
+        }
+    }
+}
+
 /// Builds a request with a JSON body (or none) and the given extra headers.
 pub fn json_request(
     method: Method,

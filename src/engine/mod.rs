@@ -1,1 +1,18 @@
-//! The sync engine.
+//! The real sync engine: what goes live between Greenhouse and an IOP.
+//!
+//! Webhooks from both sides are verified and stored before they are acknowledged (`ingest`);
+//! the worker (`core`) takes stored events in order and converges the other side on the
+//! current state it re-reads (`sync_greenhouse`, `sync_iop`), retrying transient failures with
+//! backoff on the injected clock and dead-lettering permanent ones. Field mapping is pure
+//! (`mapping`); configuration is one TOML file (`config`). Nothing here depends on the mocks or
+//! the scenario runner.
+
+pub mod config;
+mod core;
+mod ingest;
+pub mod mapping;
+pub mod store;
+mod sync_greenhouse;
+mod sync_iop;
+
+pub use core::{Engine, HandlerError, WorkerStats};

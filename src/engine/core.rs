@@ -1,0 +1,236 @@
+//! The engine object and its worker: take due events from the store in order, handle each,
+//! and record the outcome (done, retry later with backoff, or dead letter).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::config::{EngineConfig, Secrets};
+use super::store::{AuditEntry, DeadLetter, InboxItem, SqliteStore, Store, StoreError};
+use crate::clock::SharedClock;
+use crate::greenhouse::client::{HarvestClient, HarvestSettings};
+use crate::iop::client::{IopClient, IopSettings};
+use crate::transport::{ApiError, SharedHttp};
+
+/// Events taken from the store per batch.
+const BATCH: u32 = 100;
+
+/// Why one event could not be handled now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Try again later (after `retry_after` when the other side said so).
+    #[error("{reason}")]
+    Transient { reason: String, retry_after: Option<Duration> },
+    /// Retrying cannot help; the event becomes a dead letter with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<ApiError> for HandlerError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Transient { reason, retry_after } => HandlerError::Transient { reason, retry_after },
+            permanent @ ApiError::Permanent { .. } => HandlerError::Permanent(permanent.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(error: StoreError) -> Self {
+        HandlerError::Transient { reason: error.to_string(), retry_after: None }
+    }
+}
+
+impl From<super::mapping::MappingError> for HandlerError {
+    fn from(error: super::mapping::MappingError) -> Self {
+        HandlerError::Permanent(error.to_string())
+    }
+}
+
+/// What a worker pass did, for reports and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub handled: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+}
+
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    pub(crate) secrets: Secrets,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) greenhouse: HarvestClient,
+    pub(crate) iop: IopClient,
+    pub(crate) clock: SharedClock,
+    rng: Mutex<ChaCha8Rng>,
+    stats: Mutex<WorkerStats>,
+}
+
+impl Engine {
+    /// Opens the SQLite store named by the config and builds the engine.
+    pub async fn open(
+        config: EngineConfig,
+        secrets: Secrets,
+        http: SharedHttp,
+        clock: SharedClock,
+    ) -> Result<Arc<Self>, StoreError> {
+        let store = SqliteStore::open(Path::new(&config.store.sqlite_path)).await?;
+        Ok(Self::with_store(config, secrets, Arc::new(store), http, clock))
+    }
+
+    pub fn with_store(
+        config: EngineConfig,
+        secrets: Secrets,
+        store: Arc<dyn Store>,
+        http: SharedHttp,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        let greenhouse = HarvestClient::new(
+            HarvestSettings {
+                base_url: config.greenhouse.base_url.trim_end_matches('/').to_owned(),
+                token_url: config.greenhouse.token_url.clone(),
+                client_id: secrets.greenhouse_client_id.clone(),
+                client_secret: secrets.greenhouse_client_secret.clone(),
+                acting_user_id: config.greenhouse.acting_user_id,
+            },
+            http.clone(),
+            clock.clone(),
+        );
+        let iop = IopClient::new(
+            IopSettings {
+                base_url: config.iop.base_url.trim_end_matches('/').to_owned(),
+                api_key: secrets.iop_api_key.clone(),
+            },
+            http,
+            clock.clone(),
+        );
+        let rng = Mutex::new(ChaCha8Rng::seed_from_u64(config.service.seed));
+        Arc::new(Self { config, secrets, store, greenhouse, iop, clock, rng, stats: Mutex::default() })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> WorkerStats {
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn harvest_stats(&self) -> crate::greenhouse::client::HarvestStats {
+        self.greenhouse.stats()
+    }
+
+    /// Handles every event due now, in order, until none is due. Returns how many were taken.
+    pub async fn run_due(&self) -> Result<usize, StoreError> {
+        let mut taken = 0;
+        loop {
+            let items = self.store.due(self.clock.now(), BATCH).await?;
+            if items.is_empty() {
+                return Ok(taken);
+            }
+            for item in &items {
+                self.handle(item).await?;
+                taken += 1;
+            }
+        }
+    }
+
+    /// When the next stored event is due (a retry, typically).
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.store.next_due().await
+    }
+
+    pub async fn pending(&self) -> Result<u64, StoreError> {
+        self.store.pending_count().await
+    }
+
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.store.dead_letters().await
+    }
+
+    pub async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.audit_trail().await
+    }
+
+    #[tracing::instrument(skip_all, fields(source = item.source.as_str(), event_id = %item.event_id, kind = %item.kind, attempt = item.attempts + 1))]
+    async fn handle(&self, item: &InboxItem) -> Result<(), StoreError> {
+        let outcome = match item.source {
+            super::store::Source::Greenhouse => self.on_greenhouse(item).await,
+            super::store::Source::Iop => self.on_iop(item).await,
+        };
+        let now = self.clock.now();
+        match outcome {
+            Ok(()) => {
+                self.count(|s| s.handled += 1);
+                tracing::info!("event handled");
+                self.store.complete(item.id).await
+            }
+            Err(HandlerError::Transient { reason, retry_after }) => {
+                let attempts = item.attempts + 1;
+                if attempts >= self.config.retry.max_attempts {
+                    self.count(|s| s.dead_lettered += 1);
+                    tracing::error!(%reason, "event dead-lettered after its last attempt");
+                    let reason = format!("gave up after {attempts} attempts: {reason}");
+                    return self.store.dead_letter(item, &reason, now).await;
+                }
+                let delay = self.backoff(attempts).max(retry_after.unwrap_or_default());
+                let at = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(1));
+                self.count(|s| s.retried += 1);
+                tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
+                self.store.audit(now, Some(item.id), "retry_scheduled", &format!("{}: {reason}", item.kind)).await?;
+                self.store.retry_later(item.id, attempts, at, &reason).await
+            }
+            Err(HandlerError::Permanent(reason)) => {
+                self.count(|s| s.dead_lettered += 1);
+                tracing::error!(%reason, "event dead-lettered");
+                self.store.audit(now, Some(item.id), "dead_lettered", &format!("{}: {reason}", item.kind)).await?;
+                self.store.dead_letter(item, &reason, now).await
+            }
+        }
+    }
+
+    /// Capped exponential backoff with ±20 % jitter from the seeded generator.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.retry.base_delay_secs.max(1) as f64;
+        let cap = self.config.retry.max_delay_secs.max(1) as f64;
+        let raw = (base * 2f64.powi(attempt.saturating_sub(1).min(30) as i32)).min(cap);
+        let jitter = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random_range(0.8..1.2);
+        Duration::from_millis((raw * jitter * 1000.0) as u64)
+    }
+
+    fn count(&self, update: impl FnOnce(&mut WorkerStats)) {
+        update(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Records a decision in the audit trail.
+    pub(crate) async fn audit(&self, item: Option<i64>, action: &str, detail: String) -> Result<(), HandlerError> {
+        self.store.audit(self.clock.now(), item, action, &detail).await?;
+        Ok(())
+    }
+
+    /// Serves forever (the `rehearsal engine` loop): handle what is due, then sleep until the
+    /// next due event or the poll interval, until `shutdown` resolves. In-flight work finishes
+    /// first; anything not started stays in the store for the next start.
+    pub async fn run_forever(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let poll = Duration::from_secs(self.config.service.poll_interval_secs.max(1));
+        loop {
+            if let Err(error) = self.run_due().await {
+                tracing::error!(%error, "worker pass failed");
+            }
+            let wait = match self.next_due().await {
+                Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or_default().min(poll),
+                _ => poll,
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+            }
+        }
+    }
+}

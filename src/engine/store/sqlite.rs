@@ -1,0 +1,387 @@
+//! The embedded SQLite store: one file, WAL, one writer connection (SQLite allows one writer at
+//! a time; a single connection avoids "database is locked" under concurrent handlers).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{
+    AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, RequestLink, Source, Store, StoreError,
+    stamp, unstamp,
+};
+
+/// Migrations in order; each runs once, recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))];
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn err(e: sqlx::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an event acknowledged to a webhook sender survives a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        for (version, sql) in MIGRATIONS {
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = self.pool.begin().await.map_err(err)?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(err)?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(version)
+                .bind(stamp(Utc::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+fn request_link(row: &sqlx::sqlite::SqliteRow) -> RequestLink {
+    RequestLink {
+        request_id: row.get("request_id"),
+        application_id: row.get("application_id"),
+        candidate_id: row.get("candidate_id"),
+        stage_id: row.get("stage_id"),
+        stage_name: row.get("stage_name"),
+        status: row.get("status"),
+    }
+}
+
+fn interview_link(row: &sqlx::sqlite::SqliteRow) -> InterviewLink {
+    InterviewLink {
+        iop_interview_id: row.get("iop_interview_id"),
+        gh_interview_id: row.get("gh_interview_id"),
+        application_id: row.get("application_id"),
+        status: row.get("status"),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn enqueue(
+        &self,
+        source: Source,
+        event_id: &str,
+        kind: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO inbox (source, event_id, kind, payload, received_at, status, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (source, event_id) DO NOTHING",
+        )
+        .bind(source.as_str())
+        .bind(event_id)
+        .bind(kind)
+        .bind(payload)
+        .bind(stamp(now))
+        .bind(stamp(now))
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        if result.rows_affected() == 0 { Ok(Enqueued::Duplicate) } else { Ok(Enqueued::New(result.last_insert_rowid())) }
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, source, event_id, kind, payload, attempts FROM inbox
+             WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        )
+        .bind(stamp(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(rows
+            .iter()
+            .map(|row| InboxItem {
+                id: row.get("id"),
+                source: Source::parse(row.get::<&str, _>("source")),
+                event_id: row.get("event_id"),
+                kind: row.get("kind"),
+                payload: row.get("payload"),
+                attempts: u32::try_from(row.get::<i64, _>("attempts")).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM inbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        next.as_deref().map(unstamp).transpose()
+    }
+
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn complete(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn retry_later(&self, id: i64, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            .bind(i64::from(attempts))
+            .bind(stamp(at))
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, item: &InboxItem, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?")
+            .bind(reason)
+            .bind(item.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO dead_letters (inbox_id, source, event_id, kind, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(item.id)
+        .bind(item.source.as_str())
+        .bind(&item.event_id)
+        .bind(&item.kind)
+        .bind(reason)
+        .bind(stamp(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn request_links(&self, application_id: i64) -> Result<Vec<RequestLink>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM request_links WHERE application_id = ? ORDER BY created_at, request_id")
+            .bind(application_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows.iter().map(request_link).collect())
+    }
+
+    async fn request_links_for_candidate(&self, candidate_id: i64) -> Result<Vec<RequestLink>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM request_links WHERE candidate_id = ? ORDER BY created_at, request_id")
+            .bind(candidate_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows.iter().map(request_link).collect())
+    }
+
+    async fn request_link(&self, request_id: &str) -> Result<Option<RequestLink>, StoreError> {
+        let row = sqlx::query("SELECT * FROM request_links WHERE request_id = ?")
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.as_ref().map(request_link))
+    }
+
+    async fn put_request_link(&self, link: &RequestLink, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (request_id) DO UPDATE SET status = excluded.status",
+        )
+        .bind(&link.request_id)
+        .bind(link.application_id)
+        .bind(link.candidate_id)
+        .bind(link.stage_id)
+        .bind(&link.stage_name)
+        .bind(&link.status)
+        .bind(stamp(now))
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn interview_link(&self, iop_interview_id: &str) -> Result<Option<InterviewLink>, StoreError> {
+        let row = sqlx::query("SELECT * FROM interview_links WHERE iop_interview_id = ?")
+            .bind(iop_interview_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.as_ref().map(interview_link))
+    }
+
+    async fn interview_link_by_gh(&self, gh_interview_id: i64) -> Result<Option<InterviewLink>, StoreError> {
+        let row = sqlx::query("SELECT * FROM interview_links WHERE gh_interview_id = ?")
+            .bind(gh_interview_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.as_ref().map(interview_link))
+    }
+
+    async fn put_interview_link(&self, link: &InterviewLink) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO interview_links (iop_interview_id, gh_interview_id, application_id, status) VALUES (?, ?, ?, ?)
+             ON CONFLICT (iop_interview_id) DO UPDATE SET gh_interview_id = excluded.gh_interview_id, status = excluded.status",
+        )
+        .bind(&link.iop_interview_id)
+        .bind(link.gh_interview_id)
+        .bind(link.application_id)
+        .bind(&link.status)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn feedback_link(&self, feedback_id: &str) -> Result<Option<FeedbackLink>, StoreError> {
+        let row = sqlx::query("SELECT * FROM feedback_links WHERE feedback_id = ?")
+            .bind(feedback_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.map(|row| FeedbackLink {
+            feedback_id: row.get("feedback_id"),
+            gh_kind: row.get("gh_kind"),
+            gh_id: row.get("gh_id"),
+            version: row.get("version"),
+        }))
+    }
+
+    async fn put_feedback_link(&self, link: &FeedbackLink) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO feedback_links (feedback_id, gh_kind, gh_id, version) VALUES (?, ?, ?, ?)
+             ON CONFLICT (feedback_id) DO UPDATE SET version = excluded.version",
+        )
+        .bind(&link.feedback_id)
+        .bind(&link.gh_kind)
+        .bind(link.gh_id)
+        .bind(link.version)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn audit(&self, at: DateTime<Utc>, inbox_id: Option<i64>, action: &str, detail: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit (at, inbox_id, action, detail) VALUES (?, ?, ?, ?)")
+            .bind(stamp(at))
+            .bind(inbox_id)
+            .bind(action)
+            .bind(detail)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query("SELECT source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetter {
+                    source: Source::parse(row.get::<&str, _>("source")),
+                    event_id: row.get("event_id"),
+                    kind: row.get("kind"),
+                    reason: row.get("reason"),
+                    created_at: unstamp(row.get::<&str, _>("created_at"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query("SELECT at, action, detail FROM audit ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: unstamp(row.get::<&str, _>("at"))?,
+                    action: row.get("action"),
+                    detail: row.get("detail"),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn enqueue_dedupes_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.db");
+        let now = ManualClock::scenario_epoch();
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let first = store.enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now).await.unwrap();
+        assert!(matches!(first, Enqueued::New(_)));
+        let again = store.enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now).await.unwrap();
+        assert_eq!(again, Enqueued::Duplicate);
+        // The same id from the other side is a different event.
+        let other = store.enqueue(Source::Iop, "e1", "interview.scheduled", "{}", now).await.unwrap();
+        assert!(matches!(other, Enqueued::New(_)));
+        drop(store);
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let due = store.due(now, 10).await.unwrap();
+        assert_eq!(due.len(), 2);
+        store.retry_later(due[0].id, 1, now + chrono::Duration::seconds(30), "503").await.unwrap();
+        store.complete(due[1].id).await.unwrap();
+        assert!(store.due(now, 10).await.unwrap().is_empty());
+        assert_eq!(store.next_due().await.unwrap(), Some(now + chrono::Duration::seconds(30)));
+        assert_eq!(store.pending_count().await.unwrap(), 1);
+    }
+}
