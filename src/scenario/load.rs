@@ -1,0 +1,154 @@
+//! Finding and reading scenario files. Every problem becomes one [`InputError`] naming the
+//! file, the line and what is wrong; all YAML goes through this module.
+
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::SnippetMode;
+
+use super::model::Scenario;
+use super::validate;
+
+/// A scenario input that cannot be used. Displayed as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: no such file or folder")]
+    NotFound { path: String },
+    #[error("{path}: no scenario files (*.yaml, *.yml) found")]
+    Empty { path: String },
+    #[error("{path}: cannot read: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: String, line: u64, message: String },
+}
+
+/// A parsed, validated scenario and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+}
+
+/// Expands files and folders (recursively, `*.yaml`/`*.yml`, sorted) into scenario paths.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut found = Vec::new();
+    for input in inputs {
+        let shown = input.display().to_string();
+        if !input.exists() {
+            return Err(InputError::NotFound { path: shown });
+        }
+        if input.is_file() {
+            found.push(input.clone());
+            continue;
+        }
+        let before = found.len();
+        walk(input, &mut found)?;
+        if found.len() == before {
+            return Err(InputError::Empty { path: shown });
+        }
+    }
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let read_error = |e: std::io::Error| InputError::Read { path: dir.display().to_string(), reason: e.to_string() };
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(read_error)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads, parses and validates one scenario file.
+pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::Read { path: file.clone(), reason: e.to_string() })?;
+    let scenario = parse(&text, &file)?;
+    Ok(LoadedScenario { path: path.to_owned(), scenario })
+}
+
+/// Parses and validates scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
+    // Strict booleans: `on`, `no`, `yes` in a payload stay strings (a recommendation of `no`!).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let scenario: Scenario = serde_saphyr::from_str_with_options(text, options).map_err(|error| {
+        let line = error.location().map(|l| l.line()).unwrap_or(1);
+        let message = error.render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
+        InputError::Invalid { file: file.to_owned(), line, message: tidy(&message) }
+    })?;
+    validate::check(&scenario).map_err(|(line, message)| InputError::Invalid { file: file.to_owned(), line, message })?;
+    Ok(scenario)
+}
+
+/// Drops the location suffix the YAML library appends, since we print `file:line:` ourselves.
+fn tidy(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    match first.rfind(" at line ") {
+        Some(cut) => first[..cut].trim_end_matches(',').to_owned(),
+        None => first.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIVEN: &str = "name: t
+given:
+  users:
+    - { name: Priya Shah, email: priya@example.test }
+  jobs:
+    - name: Backend
+      stages: [Review, { name: Onsite, interviews: [System Design] }, Offer]
+  candidates:
+    - { name: Ana Ruiz, email: ana@example.test, applies_to: Backend }
+";
+
+    fn error(steps: &str) -> String {
+        parse(&format!("{GIVEN}steps:\n{steps}"), "s.yaml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_valid_file_parses() {
+        let scenario = parse(&format!("{GIVEN}steps:\n  - greenhouse: {{ move: Ana Ruiz, to: Onsite }}\n  - advance: 72h\n"), "s.yaml")
+            .unwrap();
+        assert_eq!(scenario.steps.len(), 2);
+        assert_eq!(scenario.steps[0].referenced.line(), 11);
+    }
+
+    #[test]
+    fn unknown_step_kind_names_line() {
+        let message = error("  - greenhouse: { move: Ana Ruiz, to: Onsite }\n  - teleport: Ana Ruiz\n");
+        assert!(message.starts_with("s.yaml:12:"), "{message}");
+        assert!(message.contains("teleport"), "{message}");
+    }
+
+    #[test]
+    fn unknown_reference_names_line() {
+        let message = error("  - greenhouse: { move: Bob Stone, to: Onsite }\n");
+        assert_eq!(message, "s.yaml:11: unknown candidate `Bob Stone` (not in given.candidates)");
+        let message = error("  - greenhouse: { move: Ana Ruiz, to: Lunch }\n");
+        assert_eq!(message, "s.yaml:11: greenhouse move: job `Backend` has no stage `Lunch`; its stages: Review, Onsite, Offer");
+    }
+
+    #[test]
+    fn syntax_error_and_bad_duration_name_line() {
+        let message = error("  - advance: [72h\n");
+        assert!(message.starts_with("s.yaml:"), "{message}");
+        let message = error("  - advance: soon\n");
+        assert!(message.starts_with("s.yaml:11: advance: `soon` is not a duration"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_names_line() {
+        let message = error("  - iop: { feedback: Ana Ruiz, recommendation: maybe }\n");
+        assert!(message.starts_with("s.yaml:11: iop feedback: recommendation `maybe`"), "{message}");
+        let message = parse("name: [1]\nsteps: []\n", "w.yaml").unwrap_err().to_string();
+        assert!(message.starts_with("w.yaml:1:"), "{message}");
+    }
+}
