@@ -1,1 +1,124 @@
-//! Reports.
+//! Results of a run and the ways to show them: a terminal summary for people (`terminal`),
+//! stable JSON (`json`) and JUnit XML (`junit`) for machines.
+
+pub mod junit;
+pub mod terminal;
+
+use serde::Serialize;
+
+use crate::scenario::expect::Mismatch;
+
+/// Version of the JSON report's shape; bumped only on incompatible changes.
+pub const REPORT_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub format: u32,
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// Reproduces the run with `--seed`.
+    pub seed: u64,
+    /// The engine configuration file the scenarios ran against.
+    pub engine_config: String,
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub duration_ms: u64,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl RunReport {
+    pub fn new(seed: u64, engine_config: String, scenarios: Vec<ScenarioResult>, duration_ms: u64) -> Self {
+        let passed = scenarios.iter().filter(|s| s.status == Status::Passed).count();
+        Self {
+            format: REPORT_FORMAT,
+            tool: "rehearsal",
+            version: env!("CARGO_PKG_VERSION"),
+            seed,
+            engine_config,
+            total: scenarios.len(),
+            passed,
+            failed: scenarios.len() - passed,
+            duration_ms,
+            scenarios,
+        }
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub file: String,
+    pub tags: Vec<String>,
+    pub status: Status,
+    /// Wall-clock time the scenario took.
+    pub duration_ms: u64,
+    /// Virtual time that passed in the scenario, in seconds.
+    pub virtual_seconds: i64,
+    /// This scenario's own seed (derived from the run's seed and its file name).
+    pub seed: u64,
+    pub steps: usize,
+    pub steps_run: usize,
+    /// The first step that failed, if one did.
+    pub failure: Option<Failure>,
+    /// Invariants that did not hold after the scenario.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// 1-based step number.
+    pub step: usize,
+    /// Line of the step in the scenario file.
+    pub line: u64,
+    /// The step as written, in short.
+    pub description: String,
+    pub message: String,
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// An invariant of DESIGN.md that did not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub invariant: String,
+    pub message: String,
+}
+
+impl ScenarioResult {
+    /// One paragraph saying why the scenario failed, for JUnit and terminals.
+    pub fn failure_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(failure) = &self.failure {
+            out.push_str(&format!("step {} (line {}): {}\n{}\n", failure.step, failure.line, failure.description, failure.message));
+            for mismatch in &failure.mismatches {
+                out.push_str(&format!("  {}: {}\n", mismatch.target, mismatch.message));
+                out.push_str(&format!("    expected: {}\n", compact(&mismatch.expected)));
+                out.push_str(&format!("    found:    {}\n", compact(&mismatch.found)));
+            }
+        }
+        for finding in &self.findings {
+            out.push_str(&format!("invariant {}: {}\n", finding.invariant, finding.message));
+        }
+        out.push_str(&format!("seed: {}\n", self.seed));
+        out
+    }
+}
+
+pub(crate) fn compact(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

@@ -1,10 +1,15 @@
-//! Scenario files (`model`), reading and validating them (`load`, `validate`), expectations
-//! (`expect`) and the runner that replays them through the mocks and the real engine
-//! (`runner`).
+//! Scenario files (`model`), reading and validating them (`load`, `validate`), the world they
+//! set up (`world`), their steps (`steps`), expectations (`expect`), the invariants checked
+//! after each (`invariants`), and the runner that replays them through the mocks and the real
+//! engine under virtual time (`harness`, `runner`).
 
 pub mod duration;
 pub mod expect;
+pub mod harness;
+mod invariants;
 pub mod load;
 pub mod model;
 pub mod runner;
+mod steps;
 mod validate;
+pub mod world;

@@ -1,0 +1,149 @@
+//! What must hold after every scenario, whatever its steps (DESIGN.md, "what correct means").
+//! Each check names its invariant so a finding says which rule broke.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::report::Finding;
+
+const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
+
+/// Everything the invariants read, taken once after the last step.
+pub struct FinalState<'a> {
+    pub greenhouse: &'a Value,
+    pub iop: &'a Value,
+    pub greenhouse_journal: &'a Value,
+    pub dead_letters: &'a Value,
+    /// Engine events accepted but not yet handled.
+    pub pending_events: u64,
+    /// Whether the scenario itself expects dead letters (then they are not a finding).
+    pub expects_dead_letters: bool,
+}
+
+fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    value.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn finding(invariant: &str, message: String) -> Finding {
+    Finding { invariant: invariant.to_owned(), message }
+}
+
+pub fn check(state: &FinalState<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    no_duplicates(state, &mut findings);
+    nothing_open_for_departed_applications(state, &mut findings);
+    interviews_mirrored(state, &mut findings);
+    journal_rules(state, &mut findings);
+    if state.pending_events > 0 {
+        findings.push(finding("nothing_lost", format!("{} accepted events were never handled", state.pending_events)));
+    }
+    let dead = state.dead_letters.as_array().map(Vec::len).unwrap_or(0);
+    if dead > 0 && !state.expects_dead_letters {
+        let reasons: Vec<&str> = state.dead_letters.as_array().into_iter().flatten().map(|d| str_of(d, "reason")).collect();
+        findings.push(finding("no_unexpected_dead_letters", format!("{dead} dead letter(s): {}", reasons.join("; "))));
+    }
+    findings
+}
+
+fn no_duplicates(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    let mut by_event: BTreeMap<&str, usize> = BTreeMap::new();
+    for interview in list(state.greenhouse, "interviews") {
+        if let Some(event) = interview.get("external_event_id").and_then(Value::as_str) {
+            *by_event.entry(event).or_default() += 1;
+        }
+    }
+    for (event, count) in by_event.into_iter().filter(|(_, n)| *n > 1) {
+        findings.push(finding("no_duplicate_interviews", format!("{count} Greenhouse interviews carry external_event_id {event}")));
+    }
+
+    let mut open: BTreeMap<i64, usize> = BTreeMap::new();
+    for request in list(state.iop, "scheduling_requests").iter().filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status"))) {
+        if let Some(app) = request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64) {
+            *open.entry(app).or_default() += 1;
+        }
+    }
+    for (app, count) in open.into_iter().filter(|(_, n)| *n > 1) {
+        findings.push(finding("no_duplicate_requests", format!("application {app} has {count} open scheduling requests")));
+    }
+}
+
+/// Every open IOP request belongs to an active application standing in the request's stage.
+fn nothing_open_for_departed_applications(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    let applications: BTreeMap<i64, &Value> =
+        list(state.greenhouse, "applications").iter().filter_map(|a| Some((a.get("id")?.as_i64()?, a))).collect();
+    let current_stage: BTreeMap<i64, i64> = list(state.greenhouse, "application_stages")
+        .iter()
+        .filter(|row| row.get("current").and_then(Value::as_bool) == Some(true))
+        .filter_map(|row| Some((row.get("application_id")?.as_i64()?, row.get("job_interview_stage_id")?.as_i64()?)))
+        .collect();
+
+    for request in list(state.iop, "scheduling_requests").iter().filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status"))) {
+        let id = str_of(request, "id");
+        let Some(app_id) = request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64) else {
+            continue;
+        };
+        let stage = request.pointer("/external_refs/greenhouse/stage_id").and_then(Value::as_i64);
+        let problem = match applications.get(&app_id) {
+            None => Some(format!("application {app_id} no longer exists")),
+            Some(app) if !matches!(str_of(app, "status"), "in_process" | "active") => {
+                Some(format!("application {app_id} is {}", str_of(app, "status")))
+            }
+            Some(_) if current_stage.get(&app_id).copied() != stage && current_stage.contains_key(&app_id) => {
+                Some(format!("application {app_id} left stage {}", stage.unwrap_or_default()))
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            findings.push(finding("nothing_open_for_departed_application", format!("{id} is still open: {problem}")));
+        }
+    }
+}
+
+/// A scheduled IOP interview has exactly one Greenhouse interview, and a Greenhouse interview
+/// made by the engine points at an IOP interview that is not cancelled.
+fn interviews_mirrored(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    let gh_by_event: BTreeMap<&str, &Value> = list(state.greenhouse, "interviews")
+        .iter()
+        .filter_map(|i| Some((i.get("external_event_id")?.as_str()?, i)))
+        .collect();
+    let iop_by_id: BTreeMap<&str, &Value> = list(state.iop, "interviews").iter().map(|i| (str_of(i, "id"), i)).collect();
+
+    for (id, interview) in &iop_by_id {
+        if str_of(interview, "status") == "scheduled" && !gh_by_event.contains_key(id) {
+            findings.push(finding("interviews_mirrored", format!("IOP interview {id} is scheduled but Greenhouse has no interview for it")));
+        }
+    }
+    for (event, gh) in &gh_by_event {
+        let gh_id = gh.get("id").cloned().unwrap_or(Value::Null);
+        match iop_by_id.get(event) {
+            Some(iop) if str_of(iop, "status") == "cancelled" => findings.push(finding(
+                "interviews_mirrored",
+                format!("Greenhouse interview {gh_id} still stands for cancelled IOP interview {event}"),
+            )),
+            Some(_) => {}
+            None => findings.push(finding(
+                "interviews_mirrored",
+                format!("Greenhouse interview {gh_id} points at unknown IOP interview {event}"),
+            )),
+        }
+    }
+}
+
+fn journal_rules(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    for entry in state.greenhouse_journal.as_array().into_iter().flatten() {
+        let notes: Vec<&str> = entry.get("notes").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let what = format!("{} {}", str_of(entry, "method"), str_of(entry, "path"));
+        if notes.contains(&"retired_api") {
+            findings.push(finding("no_retired_api_calls", format!("{what} called a retired Harvest v1/v2 path")));
+        }
+        let injected = notes.iter().any(|n| n.starts_with("fault:"));
+        if entry.get("status").and_then(Value::as_u64) == Some(429) && !injected {
+            findings.push(finding("rate_limit_kept", format!("{what} was refused with 429: the engine exceeded the rate limit")));
+        }
+    }
+}
