@@ -18,7 +18,11 @@ const DEFAULT_CONFIG_PATH: &str = "fixtures/engine.toml";
 const BUILT_IN_CONFIG: &str = include_str!("../fixtures/engine.toml");
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,17 +101,27 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, InputError> {
 
 fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String> {
     match path {
-        Some(path) => EngineConfig::load(path).map(|c| (c, path.display().to_string())).map_err(|e| e.to_string()),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
-            .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+        Some(path) => EngineConfig::load(path)
+            .map(|c| (c, path.display().to_string()))
             .map_err(|e| e.to_string()),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
+                .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+                .map_err(|e| e.to_string())
+        }
         None => EngineConfig::parse(BUILT_IN_CONFIG, DEFAULT_CONFIG_PATH)
             .map(|c| (c, format!("{DEFAULT_CONFIG_PATH} (built in)")))
             .map_err(|e| e.to_string()),
     }
 }
 
-async fn run(paths: &[PathBuf], config: Option<&Path>, seed: Option<u64>, format: Format, output: Option<&Path>) -> ExitCode {
+async fn run(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+    seed: Option<u64>,
+    format: Format,
+    output: Option<&Path>,
+) -> ExitCode {
     let scenarios = match load_all(paths) {
         Ok(scenarios) => scenarios,
         Err(error) => return bad_input(&error.to_string()),
@@ -129,7 +143,11 @@ async fn run(paths: &[PathBuf], config: Option<&Path>, seed: Option<u64>, format
             let _ = writeln!(anstream::stderr(), "{line}");
         }
     };
-    let header = format!("rehearsal: {} scenario(s), seed {seed}, engine config {}", scenarios.len(), options.config_file);
+    let header = format!(
+        "rehearsal: {} scenario(s), seed {seed}, engine config {}",
+        scenarios.len(),
+        options.config_file
+    );
     if lines_to_stdout {
         let _ = writeln!(anstream::stdout(), "{header}");
     } else {
@@ -144,7 +162,12 @@ async fn run(paths: &[PathBuf], config: Option<&Path>, seed: Option<u64>, format
     if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
-fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdout: bool) -> anyhow::Result<()> {
+fn emit(
+    report: &RunReport,
+    format: Format,
+    output: Option<&Path>,
+    lines_to_stdout: bool,
+) -> anyhow::Result<()> {
     let summary = report::terminal::summary(report);
     let machine = match format {
         Format::Text => None,
@@ -159,7 +182,8 @@ fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdo
             write!(anstream::stdout(), "{summary}")?;
         }
         (Some(text), Some(path)) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             write!(anstream::stdout(), "{summary}")?;
         }
         (Some(text), None) => {
@@ -191,21 +215,33 @@ fn bad_input(message: &str) -> ExitCode {
 }
 
 fn fresh_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 async fn serve_engine(path: &Path) -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let config = EngineConfig::load(path)?;
     let secrets = Secrets::resolve(&config, &EnvSecrets)?;
-    let http = std::sync::Arc::new(rehearsal::transport::ReqwestClient::new(std::time::Duration::from_secs(30))?);
+    let http = std::sync::Arc::new(rehearsal::transport::ReqwestClient::new(
+        std::time::Duration::from_secs(30),
+    )?);
     let clock = std::sync::Arc::new(rehearsal::clock::SystemClock);
     let listen = config.service.listen.clone();
     let engine = rehearsal::engine::Engine::open(config, secrets, http, clock).await?;
 
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    println!("{}", serde_json::json!({"service": "engine", "url": format!("http://{}", listener.local_addr()?)}));
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "{}",
+        serde_json::json!({"service": "engine", "url": format!("http://{}", listener.local_addr()?)})
+    );
     let router = engine.router();
     let worker = tokio::spawn(engine.clone().run_forever(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -36,7 +36,10 @@ pub enum TransportError {
 
 /// Sends one HTTP request and returns the whole response.
 pub trait HttpClient: Send + Sync {
-    fn send(&self, request: Request<Bytes>) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>>;
+    fn send(
+        &self,
+        request: Request<Bytes>,
+    ) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>>;
 }
 
 /// Shared handle to any client.
@@ -74,11 +77,17 @@ impl RouterClient {
 }
 
 impl HttpClient for RouterClient {
-    fn send(&self, request: Request<Bytes>) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>> {
+    fn send(
+        &self,
+        request: Request<Bytes>,
+    ) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>> {
         Box::pin(async move {
             let url = request.uri().to_string();
-            let authority = request.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
-            let router = self.router_for(&authority).ok_or(TransportError::UnknownHost { host: authority })?;
+            let authority =
+                request.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
+            let router = self
+                .router_for(&authority)
+                .ok_or(TransportError::UnknownHost { host: authority })?;
 
             let response = match router.oneshot(request.map(axum::body::Body::from)).await {
                 Ok(response) => response,
@@ -111,15 +120,19 @@ pub struct ReqwestClient {
 impl ReqwestClient {
     /// `timeout` bounds a whole request, connect included.
     pub fn new(timeout: Duration) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder().no_proxy().timeout(timeout).build().map_err(|e| {
-            TransportError::Request { url: String::new(), reason: e.to_string() }
-        })?;
+        let client =
+            reqwest::Client::builder().no_proxy().timeout(timeout).build().map_err(|e| {
+                TransportError::Request { url: String::new(), reason: e.to_string() }
+            })?;
         Ok(Self { client })
     }
 }
 
 impl HttpClient for ReqwestClient {
-    fn send(&self, request: Request<Bytes>) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>> {
+    fn send(
+        &self,
+        request: Request<Bytes>,
+    ) -> BoxFuture<'_, Result<Response<Bytes>, TransportError>> {
         Box::pin(async move {
             let url = request.uri().to_string();
             let request = reqwest::Request::try_from(request)
@@ -167,16 +180,27 @@ impl ApiError {
     pub fn from_response(method: &Method, path: &str, response: &Response<Bytes>) -> Self {
         let status = response.status();
         let body = String::from_utf8_lossy(response.body()).chars().take(2048).collect::<String>();
-        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS || status == http::StatusCode::REQUEST_TIMEOUT {
+        if status.is_server_error()
+            || status == http::StatusCode::TOO_MANY_REQUESTS
+            || status == http::StatusCode::REQUEST_TIMEOUT
+        {
             let retry_after = response
                 .headers()
                 .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            ApiError::Transient { reason: format!("{method} {path} answered {status}"), retry_after }
+            ApiError::Transient {
+                reason: format!("{method} {path} answered {status}"),
+                retry_after,
+            }
         } else {
-            ApiError::Permanent { method: method.to_string(), path: path.to_owned(), status: status.as_u16(), body }
+            ApiError::Permanent {
+                method: method.to_string(),
+                path: path.to_owned(),
+                status: status.as_u16(),
+                body,
+            }
         }
     }
 }
@@ -184,12 +208,14 @@ impl ApiError {
 impl From<TransportError> for ApiError {
     fn from(error: TransportError) -> Self {
         match error {
-            TransportError::Request { .. } | TransportError::UnknownHost { .. } => ApiError::Permanent {
-                method: String::new(),
-                path: String::new(),
-                status: 0,
-                body: error.to_string(),
-            },
+            TransportError::Request { .. } | TransportError::UnknownHost { .. } => {
+                ApiError::Permanent {
+                    method: String::new(),
+                    path: String::new(),
+                    status: 0,
+                    body: error.to_string(),
+                }
+            }
             other => ApiError::Transient { reason: other.to_string(), retry_after: None },
         }
     }

@@ -256,7 +256,8 @@ pub enum ConfigError {
 impl EngineConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { file: file.clone(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { file: file.clone(), reason: e.to_string() })?;
         Self::parse(&text, &file)
     }
 
@@ -288,10 +289,12 @@ impl EngineConfig {
                 return Err(invalid(field.into(), format!("`{url}` is not an absolute URL"), line));
             }
         }
-        if self.greenhouse.webhook_secret_envs.is_empty() || self.iop.webhook_secret_envs.is_empty() {
+        if self.greenhouse.webhook_secret_envs.is_empty() || self.iop.webhook_secret_envs.is_empty()
+        {
             return Err(invalid(
                 "webhook_secret_envs".into(),
-                "name at least one environment variable holding a webhook secret, for each side".into(),
+                "name at least one environment variable holding a webhook secret, for each side"
+                    .into(),
                 None,
             ));
         }
@@ -310,7 +313,9 @@ impl EngineConfig {
             if let Some(first) = seen.insert(key, index) {
                 return Err(invalid(
                     field,
-                    format!("duplicates triggers[{first}] (same stage and jobs); merge them into one rule"),
+                    format!(
+                        "duplicates triggers[{first}] (same stage and jobs); merge them into one rule"
+                    ),
                     None,
                 ));
             }
@@ -320,7 +325,13 @@ impl EngineConfig {
 
     /// The rule that applies to an application of job (`job_id`, `job_name`) standing in stage
     /// (`stage_id`, `stage_name`); a job-specific rule wins over an all-jobs rule.
-    pub fn trigger_for(&self, job_id: i64, job_name: &str, stage_id: i64, stage_name: &str) -> Option<&TriggerRule> {
+    pub fn trigger_for(
+        &self,
+        job_id: i64,
+        job_name: &str,
+        stage_id: i64,
+        stage_name: &str,
+    ) -> Option<&TriggerRule> {
         let stage_matches = |rule: &TriggerRule| match &rule.stage {
             StageRef::Id(id) => *id == stage_id,
             StageRef::Name(name) => name.trim().eq_ignore_ascii_case(stage_name.trim()),
@@ -329,7 +340,8 @@ impl EngineConfig {
             JobRef::Id(id) => *id == job_id,
             JobRef::Name(name) => name.trim().eq_ignore_ascii_case(job_name.trim()),
         };
-        let specific = self.triggers.iter().find(|r| stage_matches(r) && r.jobs.iter().any(job_matches));
+        let specific =
+            self.triggers.iter().find(|r| stage_matches(r) && r.jobs.iter().any(job_matches));
         specific.or_else(|| self.triggers.iter().find(|r| stage_matches(r) && r.jobs.is_empty()))
     }
 }
@@ -389,13 +401,27 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     pub fn resolve(config: &EngineConfig, source: &dyn SecretSource) -> Result<Self, ConfigError> {
         let one = |field: &str, name: &str| {
-            source.get(name).ok_or_else(|| ConfigError::MissingSecret { field: field.to_owned(), name: name.to_owned() })
+            source.get(name).ok_or_else(|| ConfigError::MissingSecret {
+                field: field.to_owned(),
+                name: name.to_owned(),
+            })
         };
-        let many = |field: &str, names: &[String]| names.iter().map(|name| one(field, name)).collect::<Result<Vec<_>, _>>();
+        let many = |field: &str, names: &[String]| {
+            names.iter().map(|name| one(field, name)).collect::<Result<Vec<_>, _>>()
+        };
         Ok(Self {
-            greenhouse_client_id: one("greenhouse.client_id_env", &config.greenhouse.client_id_env)?,
-            greenhouse_client_secret: one("greenhouse.client_secret_env", &config.greenhouse.client_secret_env)?,
-            greenhouse_webhook_secrets: many("greenhouse.webhook_secret_envs", &config.greenhouse.webhook_secret_envs)?,
+            greenhouse_client_id: one(
+                "greenhouse.client_id_env",
+                &config.greenhouse.client_id_env,
+            )?,
+            greenhouse_client_secret: one(
+                "greenhouse.client_secret_env",
+                &config.greenhouse.client_secret_env,
+            )?,
+            greenhouse_webhook_secrets: many(
+                "greenhouse.webhook_secret_envs",
+                &config.greenhouse.webhook_secret_envs,
+            )?,
             iop_api_key: one("iop.api_key_env", &config.iop.api_key_env)?,
             iop_webhook_secrets: many("iop.webhook_secret_envs", &config.iop.webhook_secret_envs)?,
         })
@@ -475,7 +501,9 @@ webhook_secret_envs = ["IOP_HOOK"]
         let message = EngineConfig::parse(&text, "e.toml").unwrap_err().to_string();
         assert!(message.contains("triggers[1]: duplicates triggers[0]"), "{message}");
 
-        let text = format!("{BASE}\n[[triggers]]\nstage = 7\naction = \"nothing\"\nmode = \"availability\"\n");
+        let text = format!(
+            "{BASE}\n[[triggers]]\nstage = 7\naction = \"nothing\"\nmode = \"availability\"\n"
+        );
         let message = EngineConfig::parse(&text, "e.toml").unwrap_err().to_string();
         assert!(message.contains("triggers[0].mode"), "{message}");
     }
@@ -486,7 +514,10 @@ webhook_secret_envs = ["IOP_HOOK"]
             "{BASE}\n[[triggers]]\nstage = \"Onsite\"\naction = \"open_scheduling_request\"\n\n[[triggers]]\nstage = \"Onsite\"\njobs = [\"Designer\"]\naction = \"nothing\"\n"
         );
         let config = EngineConfig::parse(&text, "e.toml").unwrap();
-        assert_eq!(config.trigger_for(1, "designer", 2, "ONSITE").map(|r| r.action), Some(TriggerAction::Nothing));
+        assert_eq!(
+            config.trigger_for(1, "designer", 2, "ONSITE").map(|r| r.action),
+            Some(TriggerAction::Nothing)
+        );
         assert_eq!(
             config.trigger_for(1, "Backend", 2, "Onsite").map(|r| r.action),
             Some(TriggerAction::OpenSchedulingRequest)
@@ -499,6 +530,9 @@ webhook_secret_envs = ["IOP_HOOK"]
         let config = EngineConfig::parse(BASE, "e.toml").unwrap();
         let source: HashMap<String, String> = HashMap::from([("GH_ID".into(), "x".into())]);
         let error = Secrets::resolve(&config, &source).unwrap_err();
-        assert_eq!(error.to_string(), "greenhouse.client_secret_env: environment variable GH_SECRET is not set");
+        assert_eq!(
+            error.to_string(),
+            "greenhouse.client_secret_env: environment variable GH_SECRET is not set"
+        );
     }
 }

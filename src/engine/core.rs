@@ -33,8 +33,12 @@ pub enum HandlerError {
 impl From<ApiError> for HandlerError {
     fn from(error: ApiError) -> Self {
         match error {
-            ApiError::Transient { reason, retry_after } => HandlerError::Transient { reason, retry_after },
-            permanent @ ApiError::Permanent { .. } => HandlerError::Permanent(permanent.to_string()),
+            ApiError::Transient { reason, retry_after } => {
+                HandlerError::Transient { reason, retry_after }
+            }
+            permanent @ ApiError::Permanent { .. } => {
+                HandlerError::Permanent(permanent.to_string())
+            }
         }
     }
 }
@@ -109,7 +113,16 @@ impl Engine {
             clock.clone(),
         );
         let rng = Mutex::new(ChaCha8Rng::seed_from_u64(config.service.seed));
-        Arc::new(Self { config, secrets, store, greenhouse, iop, clock, rng, stats: Mutex::default() })
+        Arc::new(Self {
+            config,
+            secrets,
+            store,
+            greenhouse,
+            iop,
+            clock,
+            rng,
+            stats: Mutex::default(),
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -178,16 +191,27 @@ impl Engine {
                     return self.store.dead_letter(item, &reason, now).await;
                 }
                 let delay = self.backoff(attempts).max(retry_after.unwrap_or_default());
-                let at = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(1));
+                let at = now
+                    + chrono::Duration::from_std(delay)
+                        .unwrap_or_else(|_| chrono::Duration::seconds(1));
                 self.count(|s| s.retried += 1);
                 tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
-                self.store.audit(now, Some(item.id), "retry_scheduled", &format!("{}: {reason}", item.kind)).await?;
+                self.store
+                    .audit(
+                        now,
+                        Some(item.id),
+                        "retry_scheduled",
+                        &format!("{}: {reason}", item.kind),
+                    )
+                    .await?;
                 self.store.retry_later(item.id, attempts, at, &reason).await
             }
             Err(HandlerError::Permanent(reason)) => {
                 self.count(|s| s.dead_lettered += 1);
                 tracing::error!(%reason, "event dead-lettered");
-                self.store.audit(now, Some(item.id), "dead_lettered", &format!("{}: {reason}", item.kind)).await?;
+                self.store
+                    .audit(now, Some(item.id), "dead_lettered", &format!("{}: {reason}", item.kind))
+                    .await?;
                 self.store.dead_letter(item, &reason, now).await
             }
         }
@@ -207,7 +231,12 @@ impl Engine {
     }
 
     /// Records a decision in the audit trail.
-    pub(crate) async fn audit(&self, item: Option<i64>, action: &str, detail: String) -> Result<(), HandlerError> {
+    pub(crate) async fn audit(
+        &self,
+        item: Option<i64>,
+        action: &str,
+        detail: String,
+    ) -> Result<(), HandlerError> {
         self.store.audit(self.clock.now(), item, action, &detail).await?;
         Ok(())
     }

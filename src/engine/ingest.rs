@@ -36,14 +36,22 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
 
 async fn ready(State(engine): State<Arc<Engine>>) -> Response {
     match engine.pending().await {
-        Ok(pending) => axum::Json(json!({"status": "ready", "pending_events": pending})).into_response(),
+        Ok(pending) => {
+            axum::Json(json!({"status": "ready", "pending_events": pending})).into_response()
+        }
         Err(_) => refuse(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
     }
 }
 
-async fn greenhouse_webhook(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn greenhouse_webhook(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let signature = headers.get("signature").and_then(|v| v.to_str().ok());
-    if let Err(error) = greenhouse::signature::verify(&engine.secrets.greenhouse_webhook_secrets, signature, &body) {
+    if let Err(error) =
+        greenhouse::signature::verify(&engine.secrets.greenhouse_webhook_secrets, signature, &body)
+    {
         tracing::warn!(%error, "Greenhouse webhook refused");
         return refuse(StatusCode::UNAUTHORIZED, error.to_string());
     }
@@ -64,10 +72,16 @@ async fn greenhouse_webhook(State(engine): State<Arc<Engine>>, headers: HeaderMa
     accept(&engine, Source::Greenhouse, &event_id, action, &body).await
 }
 
-async fn iop_webhook(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn iop_webhook(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let signature = headers.get("iop-signature").and_then(|v| v.to_str().ok());
     let now = engine.clock.now().timestamp();
-    if let Err(error) = iop::signature::verify(&engine.secrets.iop_webhook_secrets, signature, &body, now) {
+    if let Err(error) =
+        iop::signature::verify(&engine.secrets.iop_webhook_secrets, signature, &body, now)
+    {
         tracing::warn!(%error, "IOP webhook refused");
         return refuse(StatusCode::UNAUTHORIZED, error.to_string());
     }
@@ -85,7 +99,13 @@ async fn iop_webhook(State(engine): State<Arc<Engine>>, headers: HeaderMap, body
     accept(&engine, Source::Iop, event_id, kind, &body).await
 }
 
-async fn accept(engine: &Engine, source: Source, event_id: &str, kind: &str, body: &[u8]) -> Response {
+async fn accept(
+    engine: &Engine,
+    source: Source,
+    event_id: &str,
+    kind: &str,
+    body: &[u8],
+) -> Response {
     let payload = String::from_utf8_lossy(body);
     match engine.store.enqueue(source, event_id, kind, &payload, engine.clock.now()).await {
         Ok(Enqueued::New(_)) => {

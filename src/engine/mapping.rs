@@ -29,12 +29,19 @@ fn id_text(value: &Value) -> String {
 /// Laws: names are trimmed and never lost (a candidate with neither name is an error, not an
 /// empty string); every email is kept, lower-cased, and exactly one is primary, chosen by
 /// `email_type_preference`; phones keep their digits with a leading `+`.
-pub fn candidate_to_iop(candidate: &Value, mapping: &MappingSection) -> Result<Value, MappingError> {
+pub fn candidate_to_iop(
+    candidate: &Value,
+    mapping: &MappingSection,
+) -> Result<Value, MappingError> {
     let id = id_text(candidate);
     let first_name = text(candidate, "first_name");
     let last_name = text(candidate, "last_name");
     if first_name.is_empty() && last_name.is_empty() {
-        return Err(MappingError::Missing { record: "candidate", id, field: "first_name/last_name" });
+        return Err(MappingError::Missing {
+            record: "candidate",
+            id,
+            field: "first_name/last_name",
+        });
     }
 
     let emails: Vec<(String, String)> = candidate
@@ -113,20 +120,30 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
 }
 
 /// IOP recommendation → Greenhouse v3 scorecard `candidate_rating`.
-pub fn recommendation_to_rating(recommendation: &str, feedback_id: &str) -> Result<&'static str, MappingError> {
+pub fn recommendation_to_rating(
+    recommendation: &str,
+    feedback_id: &str,
+) -> Result<&'static str, MappingError> {
     match recommendation {
         "definitely_not" => Ok("strong_no"),
         "no" => Ok("no"),
         "yes" => Ok("yes"),
         "strong_yes" => Ok("strong_yes"),
         "no_decision" => Ok("no_decision"),
-        _ => Err(MappingError::Unknown { record: "feedback", id: feedback_id.to_owned(), field: "overall_recommendation" }),
+        _ => Err(MappingError::Unknown {
+            record: "feedback",
+            id: feedback_id.to_owned(),
+            field: "overall_recommendation",
+        }),
     }
 }
 
 /// Greenhouse interviewer entries for the IOP interview's interviewers. `gh_user_id` gives the
 /// Greenhouse user of an IOP user when it is known; otherwise the interviewer goes by email.
-pub fn interviewers_to_greenhouse(interview: &Value, gh_user_id: impl Fn(&str) -> Option<i64>) -> Vec<Value> {
+pub fn interviewers_to_greenhouse(
+    interview: &Value,
+    gh_user_id: impl Fn(&str) -> Option<i64>,
+) -> Vec<Value> {
     interview
         .get("interviewers")
         .and_then(Value::as_array)
@@ -184,11 +201,16 @@ pub fn interview_times(interview: &Value) -> Result<Value, MappingError> {
 /// Whether a Greenhouse interview record already has these times (compared as instants).
 pub fn same_times(greenhouse_interview: &Value, times: &Value) -> bool {
     let instant = |v: &Value, k: &str| {
-        v.get(k).and_then(Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp())
+        v.get(k)
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
     };
     let date = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     ["starts_at", "ends_at"].iter().all(|k| instant(greenhouse_interview, k) == instant(times, k))
-        && ["all_day_start_on", "all_day_end_on"].iter().all(|k| date(greenhouse_interview, k) == date(times, k))
+        && ["all_day_start_on", "all_day_end_on"]
+            .iter()
+            .all(|k| date(greenhouse_interview, k) == date(times, k))
 }
 
 #[cfg(test)]
@@ -208,15 +230,23 @@ mod tests {
         });
         let mapped = candidate_to_iop(&candidate, &MappingSection::default()).unwrap();
         assert_eq!(mapped["first_name"], "Ana");
-        assert_eq!(mapped["emails"][0], json!({"address": "ana@work.test", "type": "work", "primary": false}));
-        assert_eq!(mapped["emails"][1], json!({"address": "ana@home.test", "type": "personal", "primary": true}));
+        assert_eq!(
+            mapped["emails"][0],
+            json!({"address": "ana@work.test", "type": "work", "primary": false})
+        );
+        assert_eq!(
+            mapped["emails"][1],
+            json!({"address": "ana@home.test", "type": "personal", "primary": true})
+        );
         assert_eq!(mapped["phones"], json!([{"number": "+34600123456", "type": "other"}]));
         assert_eq!(mapped["timezone"], "UTC");
     }
 
     #[test]
     fn candidate_without_names_is_an_error_naming_the_field() {
-        let error = candidate_to_iop(&json!({"id": 7, "first_name": " "}), &MappingSection::default()).unwrap_err();
+        let error =
+            candidate_to_iop(&json!({"id": 7, "first_name": " "}), &MappingSection::default())
+                .unwrap_err();
         assert_eq!(error.to_string(), "candidate 7: first_name/last_name is missing or empty");
     }
 
@@ -237,7 +267,10 @@ mod tests {
         let timed = interview_times(&json!({"id": "int_2", "start_at": "2026-03-10T14:00:00Z", "end_at": "2026-03-10T15:00:00Z"}))
             .unwrap();
         assert_eq!(timed["starts_at"], "2026-03-10T14:00:00.000Z");
-        assert!(same_times(&json!({"starts_at": "2026-03-10T14:00:00Z", "ends_at": "2026-03-10T15:00:00.000Z"}), &timed));
+        assert!(same_times(
+            &json!({"starts_at": "2026-03-10T14:00:00Z", "ends_at": "2026-03-10T15:00:00.000Z"}),
+            &timed
+        ));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use super::mapping;
 use super::store::{InboxItem, RequestLink};
 
 /// IOP request states from which nothing more happens.
-pub(crate) const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
+pub(crate) const TERMINAL_REQUEST: &[&str] =
+    &["completed", "candidate_declined", "expired", "cancelled"];
 
 /// What an application's current state asks of the IOP.
 struct Desired {
@@ -30,12 +31,19 @@ impl Engine {
         let envelope: Value = serde_json::from_str(&item.payload)
             .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
         let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
-        let missing = |what: &str| HandlerError::Permanent(format!("{} payload has no {what}", item.kind));
+        let missing =
+            |what: &str| HandlerError::Permanent(format!("{} payload has no {what}", item.kind));
 
         match item.kind.as_str() {
-            "candidate_stage_change" | "reject_candidate" | "unreject_candidate" | "hire_candidate"
-            | "unhire_candidate" | "new_candidate_application" | "application_updated" => {
-                let id = as_i64(payload.pointer("/application/id")).ok_or_else(|| missing("application.id"))?;
+            "candidate_stage_change"
+            | "reject_candidate"
+            | "unreject_candidate"
+            | "hire_candidate"
+            | "unhire_candidate"
+            | "new_candidate_application"
+            | "application_updated" => {
+                let id = as_i64(payload.pointer("/application/id"))
+                    .ok_or_else(|| missing("application.id"))?;
                 self.sync_application(id, Some(item.id)).await
             }
             "delete_application" => {
@@ -49,21 +57,31 @@ impl Engine {
                 self.sync_candidate(id, Some(item.id)).await
             }
             "delete_candidate" | "merge_candidate" => {
-                let id = as_i64(payload.pointer("/person/id")).ok_or_else(|| missing("person.id"))?;
-                let reason = if item.kind == "merge_candidate" { "candidate_merged" } else { "other" };
+                let id =
+                    as_i64(payload.pointer("/person/id")).ok_or_else(|| missing("person.id"))?;
+                let reason =
+                    if item.kind == "merge_candidate" { "candidate_merged" } else { "other" };
                 self.cancel_for_candidate(id, reason, Some(item.id)).await
             }
             "interview_deleted" => {
-                let id = as_i64(payload.pointer("/interview/id")).ok_or_else(|| missing("interview.id"))?;
+                let id = as_i64(payload.pointer("/interview/id"))
+                    .ok_or_else(|| missing("interview.id"))?;
                 self.on_greenhouse_interview_deleted(id, Some(item.id)).await
             }
-            other => self.audit(Some(item.id), "ignored", format!("Greenhouse {other}: nothing to do")).await,
+            other => {
+                self.audit(Some(item.id), "ignored", format!("Greenhouse {other}: nothing to do"))
+                    .await
+            }
         }
     }
 
     /// Converges the IOP on the application's current state: at most one open scheduling
     /// request, and only for the stage it stands in when a trigger rule names that stage.
-    pub(crate) async fn sync_application(&self, application_id: i64, item: Option<i64>) -> Result<(), HandlerError> {
+    pub(crate) async fn sync_application(
+        &self,
+        application_id: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let application = self.greenhouse.get("applications", application_id).await?;
         let desired = match &application {
             Some(app) => self.desired_request(app).await?,
@@ -81,7 +99,13 @@ impl Engine {
         let Some(desired) = desired else { return Ok(()) };
         let Some(application) = application else { return Ok(()) };
         if links.iter().any(|l| l.status == "open" && l.stage_id == desired.stage_id) {
-            return self.audit(item, "unchanged", format!("application {application_id}: request already open")).await;
+            return self
+                .audit(
+                    item,
+                    "unchanged",
+                    format!("application {application_id}: request already open"),
+                )
+                .await;
         }
         let entry = links.iter().filter(|l| l.stage_id == desired.stage_id).count() + 1;
         self.open_request(&application, &desired, entry, item).await
@@ -94,25 +118,44 @@ impl Engine {
             return Ok(None);
         }
         let application_id = as_i64(application.get("id")).unwrap_or_default();
-        let job_id = as_i64(application.get("job_id"))
-            .ok_or_else(|| HandlerError::Permanent(format!("application {application_id} has no job_id")))?;
-        let stage_name = application.get("stage_name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let job_id = as_i64(application.get("job_id")).ok_or_else(|| {
+            HandlerError::Permanent(format!("application {application_id} has no job_id"))
+        })?;
+        let stage_name =
+            application.get("stage_name").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         // v3's `stage_id` may be the application-stage row; the current row names the job stage.
         let rows = self
             .greenhouse
-            .list("application_stages", &[("application_ids", application_id.to_string()), ("current", "true".into())])
+            .list(
+                "application_stages",
+                &[("application_ids", application_id.to_string()), ("current", "true".into())],
+            )
             .await?;
-        let stage_id = match rows.first().and_then(|row| as_i64(row.get("job_interview_stage_id"))) {
+        let stage_id = match rows.first().and_then(|row| as_i64(row.get("job_interview_stage_id")))
+        {
             Some(id) => id,
             None => {
-                let stages = self.greenhouse.list("job_interview_stages", &[("job_ids", job_id.to_string())]).await?;
-                let by_name = stages.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(stage_name.as_str()));
-                by_name.and_then(|s| as_i64(s.get("id"))).or_else(|| as_i64(application.get("stage_id"))).unwrap_or(0)
+                let stages = self
+                    .greenhouse
+                    .list("job_interview_stages", &[("job_ids", job_id.to_string())])
+                    .await?;
+                let by_name = stages
+                    .iter()
+                    .find(|s| s.get("name").and_then(Value::as_str) == Some(stage_name.as_str()));
+                by_name
+                    .and_then(|s| as_i64(s.get("id")))
+                    .or_else(|| as_i64(application.get("stage_id")))
+                    .unwrap_or(0)
             }
         };
         let job = self.greenhouse.get("jobs", job_id).await?;
-        let job_name = job.as_ref().and_then(|j| j.get("name")).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let job_name = job
+            .as_ref()
+            .and_then(|j| j.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
 
         let rule = self.config.trigger_for(job_id, &job_name, stage_id, &stage_name);
         Ok(match rule {
@@ -135,15 +178,16 @@ impl Engine {
         item: Option<i64>,
     ) -> Result<(), HandlerError> {
         let application_id = as_i64(application.get("id")).unwrap_or_default();
-        let candidate_id = as_i64(application.get("candidate_id"))
-            .ok_or_else(|| HandlerError::Permanent(format!("application {application_id} has no candidate_id")))?;
-        let candidate = self
-            .greenhouse
-            .get("candidates", candidate_id)
-            .await?
-            .ok_or_else(|| HandlerError::Permanent(format!("candidate {candidate_id} not found in Greenhouse")))?;
+        let candidate_id = as_i64(application.get("candidate_id")).ok_or_else(|| {
+            HandlerError::Permanent(format!("application {application_id} has no candidate_id"))
+        })?;
+        let candidate =
+            self.greenhouse.get("candidates", candidate_id).await?.ok_or_else(|| {
+                HandlerError::Permanent(format!("candidate {candidate_id} not found in Greenhouse"))
+            })?;
         let iop_candidate = self.upsert_candidate(&candidate, candidate_id).await?;
-        let iop_candidate_id = iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let iop_candidate_id =
+            iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         let job_interviews = self
             .greenhouse
@@ -163,7 +207,8 @@ impl Engine {
             })
             .collect();
 
-        let client_reference = format!("gh:app:{application_id}:stage:{}:{entry}", desired.stage_id);
+        let client_reference =
+            format!("gh:app:{application_id}:stage:{}:{entry}", desired.stage_id);
         let body = json!({
             "candidate_id": iop_candidate_id,
             "client_reference": client_reference,
@@ -175,16 +220,25 @@ impl Engine {
             }},
             "interviews_requested": interviews_requested,
         });
-        let request_id = match self.iop.post("/v1/scheduling_requests", &body, &client_reference).await {
-            Ok(created) => created.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            // The idempotency record expired but the request exists: adopt it.
-            Err(crate::transport::ApiError::Permanent { status: 409, body, .. }) if body.contains("existing_id") => {
-                existing_id(&body).ok_or_else(|| HandlerError::Permanent(format!("409 without existing_id: {body}")))?
-            }
-            Err(other) => return Err(other.into()),
-        };
+        let request_id =
+            match self.iop.post("/v1/scheduling_requests", &body, &client_reference).await {
+                Ok(created) => {
+                    created.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+                }
+                // The idempotency record expired but the request exists: adopt it.
+                Err(crate::transport::ApiError::Permanent { status: 409, body, .. })
+                    if body.contains("existing_id") =>
+                {
+                    existing_id(&body).ok_or_else(|| {
+                        HandlerError::Permanent(format!("409 without existing_id: {body}"))
+                    })?
+                }
+                Err(other) => return Err(other.into()),
+            };
         if request_id.is_empty() {
-            return Err(HandlerError::Permanent("IOP answered a scheduling request without an id".into()));
+            return Err(HandlerError::Permanent(
+                "IOP answered a scheduling request without an id".into(),
+            ));
         }
 
         let link = RequestLink {
@@ -199,13 +253,20 @@ impl Engine {
         self.audit(
             item,
             "scheduling_request_opened",
-            format!("application {application_id} entered stage {} ({}): opened {request_id}", desired.stage_id, desired.mode),
+            format!(
+                "application {application_id} entered stage {} ({}): opened {request_id}",
+                desired.stage_id, desired.mode
+            ),
         )
         .await
     }
 
     /// Upserts the IOP copy of a Greenhouse candidate, keyed by the Greenhouse id.
-    async fn upsert_candidate(&self, candidate: &Value, candidate_id: i64) -> Result<Value, HandlerError> {
+    async fn upsert_candidate(
+        &self,
+        candidate: &Value,
+        candidate_id: i64,
+    ) -> Result<Value, HandlerError> {
         let body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
@@ -220,7 +281,11 @@ impl Engine {
     ) -> Result<(), HandlerError> {
         let path = format!("/v1/scheduling_requests/{}", link.request_id);
         let current = self.iop.get(&path).await?;
-        let status = current.as_ref().and_then(|r| r.get("status")).and_then(Value::as_str).unwrap_or("cancelled");
+        let status = current
+            .as_ref()
+            .and_then(|r| r.get("status"))
+            .and_then(Value::as_str)
+            .unwrap_or("cancelled");
         if !TERMINAL_REQUEST.contains(&status) {
             let body = json!({"reason": reason, "cancel_interviews": true});
             let key = format!("cancel:{}", link.request_id);
@@ -234,25 +299,46 @@ impl Engine {
         self.audit(
             item,
             "scheduling_request_cancelled",
-            format!("application {} left stage {}: cancelled {} ({reason})", link.application_id, link.stage_id, link.request_id),
+            format!(
+                "application {} left stage {}: cancelled {} ({reason})",
+                link.application_id, link.stage_id, link.request_id
+            ),
         )
         .await
     }
 
-    async fn sync_candidate(&self, candidate_id: i64, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn sync_candidate(
+        &self,
+        candidate_id: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let links = self.store.request_links_for_candidate(candidate_id).await?;
         if !links.iter().any(|l| l.status == "open") {
-            return self.audit(item, "ignored", format!("candidate {candidate_id}: no open request")).await;
+            return self
+                .audit(item, "ignored", format!("candidate {candidate_id}: no open request"))
+                .await;
         }
         let Some(candidate) = self.greenhouse.get("candidates", candidate_id).await? else {
             return self.cancel_for_candidate(candidate_id, "other", item).await;
         };
         self.upsert_candidate(&candidate, candidate_id).await?;
-        self.audit(item, "candidate_updated", format!("candidate {candidate_id}: IOP copy updated")).await
+        self.audit(item, "candidate_updated", format!("candidate {candidate_id}: IOP copy updated"))
+            .await
     }
 
-    async fn cancel_for_candidate(&self, candidate_id: i64, reason: &str, item: Option<i64>) -> Result<(), HandlerError> {
-        for link in self.store.request_links_for_candidate(candidate_id).await?.iter().filter(|l| l.status == "open") {
+    async fn cancel_for_candidate(
+        &self,
+        candidate_id: i64,
+        reason: &str,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
+        for link in self
+            .store
+            .request_links_for_candidate(candidate_id)
+            .await?
+            .iter()
+            .filter(|l| l.status == "open")
+        {
             self.cancel_request(link, reason, item).await?;
         }
         Ok(())
@@ -260,12 +346,24 @@ impl Engine {
 
     /// Greenhouse says an interview was deleted: ours (an echo of our own delete) changes
     /// nothing; one deleted by a person cancels its IOP twin.
-    async fn on_greenhouse_interview_deleted(&self, gh_interview_id: i64, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn on_greenhouse_interview_deleted(
+        &self,
+        gh_interview_id: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let Some(link) = self.store.interview_link_by_gh(gh_interview_id).await? else {
-            return self.audit(item, "ignored", format!("interview {gh_interview_id} is not linked")).await;
+            return self
+                .audit(item, "ignored", format!("interview {gh_interview_id} is not linked"))
+                .await;
         };
         if link.status == "deleted" {
-            return self.audit(item, "ignored", format!("interview {gh_interview_id}: echo of our own delete")).await;
+            return self
+                .audit(
+                    item,
+                    "ignored",
+                    format!("interview {gh_interview_id}: echo of our own delete"),
+                )
+                .await;
         }
         let path = format!("/v1/interviews/{}/cancel", link.iop_interview_id);
         let body = json!({"reason": "other", "cancelled_by": "coordinator", "note": "deleted in Greenhouse"});
@@ -275,8 +373,12 @@ impl Engine {
         }
         let deleted = super::store::InterviewLink { status: "deleted".into(), ..link.clone() };
         self.store.put_interview_link(&deleted).await?;
-        self.audit(item, "interview_cancelled", format!("Greenhouse deleted {gh_interview_id}: cancelled {}", link.iop_interview_id))
-            .await
+        self.audit(
+            item,
+            "interview_cancelled",
+            format!("Greenhouse deleted {gh_interview_id}: cancelled {}", link.iop_interview_id),
+        )
+        .await
     }
 }
 

@@ -15,25 +15,34 @@ fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
 }
 
 fn gh_id(value: &Value, pointer: &str) -> Option<i64> {
-    value.pointer(pointer).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+    value
+        .pointer(pointer)
+        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
 }
 
 impl Engine {
     pub(crate) async fn on_iop(&self, item: &InboxItem) -> Result<(), HandlerError> {
         let envelope: Value = serde_json::from_str(&item.payload)
             .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
-        let object_id = envelope.pointer("/data/object/id").and_then(Value::as_str).map(str::to_owned);
-        let id = || object_id.clone().ok_or_else(|| HandlerError::Permanent(format!("{} has no data.object.id", item.kind)));
+        let object_id =
+            envelope.pointer("/data/object/id").and_then(Value::as_str).map(str::to_owned);
+        let id = || {
+            object_id.clone().ok_or_else(|| {
+                HandlerError::Permanent(format!("{} has no data.object.id", item.kind))
+            })
+        };
         let at = Some(item.id);
 
         match item.kind.as_str() {
-            "interview.scheduled" | "interview.rescheduled" | "interview.updated" => self.sync_interview(&id()?, at).await,
+            "interview.scheduled" | "interview.rescheduled" | "interview.updated" => {
+                self.sync_interview(&id()?, at).await
+            }
             "interview.cancelled" => self.remove_greenhouse_interview(&id()?, at).await,
             "interview.no_show" => self.on_no_show(&id()?, at).await,
             "scheduling_request.candidate_declined" => self.on_declined(&id()?, at).await,
-            "scheduling_request.cancelled" | "scheduling_request.expired" | "scheduling_request.completed" => {
-                self.close_link(&id()?, at).await
-            }
+            "scheduling_request.cancelled"
+            | "scheduling_request.expired"
+            | "scheduling_request.completed" => self.close_link(&id()?, at).await,
             "feedback.submitted" | "feedback.updated" => self.on_feedback(&id()?, at).await,
             other => self.audit(at, "ignored", format!("IOP {other}: nothing to do")).await,
         }
@@ -42,7 +51,11 @@ impl Engine {
     /// Makes the Greenhouse interview match the IOP interview, creating it once (linked by
     /// `external_event_id` = the IOP id), or cancels the IOP interview when its application no
     /// longer stands in the stage it was requested for.
-    async fn sync_interview(&self, interview_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn sync_interview(
+        &self,
+        interview_id: &str,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let Some(interview) = self.iop.get(&format!("/v1/interviews/{interview_id}")).await? else {
             return Err(HandlerError::Permanent(format!("IOP interview {interview_id} not found")));
         };
@@ -51,10 +64,14 @@ impl Engine {
         }
         let request_id = str_of(&interview, "scheduling_request_id").to_owned();
         let Some(link) = self.store.request_link(&request_id).await? else {
-            return self.audit(item, "ignored", format!("{interview_id}: request {request_id} is not ours")).await;
+            return self
+                .audit(item, "ignored", format!("{interview_id}: request {request_id} is not ours"))
+                .await;
         };
 
-        if !self.still_in_stage(&link).await? || link.status != "open" && !self.has_greenhouse_twin(interview_id).await? {
+        if !self.still_in_stage(&link).await?
+            || link.status != "open" && !self.has_greenhouse_twin(interview_id).await?
+        {
             return self.cancel_stale_interview(&interview, &link, item).await;
         }
 
@@ -62,18 +79,33 @@ impl Engine {
         let interviewers = self.greenhouse_interviewers(&interview).await?;
         let existing = self.find_greenhouse_interview(interview_id, link.application_id).await?;
         match existing {
-            None => self.create_greenhouse_interview(&interview, &link, times, interviewers, item).await,
+            None => {
+                self.create_greenhouse_interview(&interview, &link, times, interviewers, item).await
+            }
             Some(gh) => {
                 let gh_interview_id = gh.get("id").and_then(Value::as_i64).unwrap_or_default();
                 let same_location = gh.get("location") == interview.get("location");
                 if mapping::same_times(&gh, &times) && same_location {
-                    return self.audit(item, "unchanged", format!("{interview_id} already matches {gh_interview_id}")).await;
+                    return self
+                        .audit(
+                            item,
+                            "unchanged",
+                            format!("{interview_id} already matches {gh_interview_id}"),
+                        )
+                        .await;
                 }
                 let mut body = times;
                 body["location"] = interview.get("location").cloned().unwrap_or(Value::Null);
                 body["interviewers"] = Value::Array(interviewers);
-                self.greenhouse.write(Method::PATCH, &format!("/v3/interviews/{gh_interview_id}"), Some(&body)).await?;
-                self.audit(item, "interview_updated", format!("{interview_id} moved: updated {gh_interview_id}")).await
+                self.greenhouse
+                    .write(Method::PATCH, &format!("/v3/interviews/{gh_interview_id}"), Some(&body))
+                    .await?;
+                self.audit(
+                    item,
+                    "interview_updated",
+                    format!("{interview_id} moved: updated {gh_interview_id}"),
+                )
+                .await
             }
         }
     }
@@ -88,20 +120,22 @@ impl Engine {
     ) -> Result<(), HandlerError> {
         let interview_id = str_of(interview, "id");
         let job_interview_id = gh_id(interview, "/external_refs/greenhouse/interview_id")
-            .ok_or_else(|| HandlerError::Permanent(format!("{interview_id} has no Greenhouse interview id")))?;
+            .ok_or_else(|| {
+                HandlerError::Permanent(format!("{interview_id} has no Greenhouse interview id"))
+            })?;
         let mut body = times;
         body["application_id"] = json!(link.application_id);
         body["job_interview_id"] = json!(job_interview_id);
         body["external_event_id"] = json!(interview_id);
         body["interviewers"] = Value::Array(interviewers);
         body["location"] = interview.get("location").cloned().unwrap_or(Value::Null);
-        body["video_conferencing_url"] = interview.get("video_conferencing_url").cloned().unwrap_or(Value::Null);
+        body["video_conferencing_url"] =
+            interview.get("video_conferencing_url").cloned().unwrap_or(Value::Null);
 
         let created = self.greenhouse.write(Method::POST, "/v3/interviews", Some(&body)).await?;
-        let gh_interview_id = created
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| HandlerError::Permanent("Greenhouse created an interview without an id".into()))?;
+        let gh_interview_id = created.get("id").and_then(Value::as_i64).ok_or_else(|| {
+            HandlerError::Permanent("Greenhouse created an interview without an id".into())
+        })?;
         let stored = InterviewLink {
             iop_interview_id: interview_id.to_owned(),
             gh_interview_id: Some(gh_interview_id),
@@ -112,28 +146,42 @@ impl Engine {
 
         // Tell the IOP which Greenhouse interview it became (guarded by its version).
         let version = interview.get("version").and_then(Value::as_i64).unwrap_or(0);
-        let refs = json!({"external_refs": {"greenhouse": {"scheduled_interview_id": gh_interview_id}}});
+        let refs =
+            json!({"external_refs": {"greenhouse": {"scheduled_interview_id": gh_interview_id}}});
         match self.iop.patch(&format!("/v1/interviews/{interview_id}"), &refs, version).await {
             Ok(_) => {}
             // A newer version exists; its own event will bring the link back round.
             Err(ApiError::Permanent { status: 409, .. }) => {}
             Err(other) => return Err(other.into()),
         }
-        self.audit(item, "interview_created", format!("{interview_id} scheduled: created Greenhouse interview {gh_interview_id}"))
-            .await
+        self.audit(
+            item,
+            "interview_created",
+            format!("{interview_id} scheduled: created Greenhouse interview {gh_interview_id}"),
+        )
+        .await
     }
 
     /// The Greenhouse interview for an IOP interview: from the link, else by
     /// `external_event_id` (which also recovers from a crash between create and link).
-    async fn find_greenhouse_interview(&self, interview_id: &str, application_id: i64) -> Result<Option<Value>, HandlerError> {
+    async fn find_greenhouse_interview(
+        &self,
+        interview_id: &str,
+        application_id: i64,
+    ) -> Result<Option<Value>, HandlerError> {
         let found = self
             .greenhouse
             .list(
                 "interviews",
-                &[("application_ids", application_id.to_string()), ("external_event_id", interview_id.to_owned())],
+                &[
+                    ("application_ids", application_id.to_string()),
+                    ("external_event_id", interview_id.to_owned()),
+                ],
             )
             .await?;
-        let found = found.into_iter().find(|i| i.get("external_event_id").and_then(Value::as_str) == Some(interview_id));
+        let found = found
+            .into_iter()
+            .find(|i| i.get("external_event_id").and_then(Value::as_str) == Some(interview_id));
         if let Some(gh) = &found
             && let Some(gh_interview_id) = gh.get("id").and_then(Value::as_i64)
         {
@@ -155,7 +203,8 @@ impl Engine {
 
     /// Whether the application is still active and in the stage the request was opened for.
     async fn still_in_stage(&self, link: &RequestLink) -> Result<bool, HandlerError> {
-        let Some(application) = self.greenhouse.get("applications", link.application_id).await? else {
+        let Some(application) = self.greenhouse.get("applications", link.application_id).await?
+        else {
             return Ok(false);
         };
         let status = str_of(&application, "status");
@@ -175,11 +224,24 @@ impl Engine {
         })
     }
 
-    async fn cancel_stale_interview(&self, interview: &Value, link: &RequestLink, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn cancel_stale_interview(
+        &self,
+        interview: &Value,
+        link: &RequestLink,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let interview_id = str_of(interview, "id");
         if str_of(interview, "status") == "scheduled" {
             let body = json!({"reason": "stage_changed", "cancelled_by": "system", "note": "application left the stage"});
-            match self.iop.post(&format!("/v1/interviews/{interview_id}/cancel"), &body, &format!("cancel:{interview_id}")).await {
+            match self
+                .iop
+                .post(
+                    &format!("/v1/interviews/{interview_id}/cancel"),
+                    &body,
+                    &format!("cancel:{interview_id}"),
+                )
+                .await
+            {
                 Ok(_) | Err(ApiError::Permanent { status: 409, .. }) => {}
                 Err(other) => return Err(other.into()),
             }
@@ -188,22 +250,47 @@ impl Engine {
         self.audit(
             item,
             "interview_refused",
-            format!("{interview_id}: application {} is no longer in stage {}; not scheduled", link.application_id, link.stage_id),
+            format!(
+                "{interview_id}: application {} is no longer in stage {}; not scheduled",
+                link.application_id, link.stage_id
+            ),
         )
         .await
     }
 
     /// Deletes the Greenhouse twin of a cancelled IOP interview, once.
-    async fn remove_greenhouse_interview(&self, interview_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn remove_greenhouse_interview(
+        &self,
+        interview_id: &str,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let link = match self.store.interview_link(interview_id).await? {
             Some(link) if link.status == "active" && link.gh_interview_id.is_some() => link,
-            Some(_) => return self.audit(item, "unchanged", format!("{interview_id}: Greenhouse twin already removed")).await,
-            None => return self.audit(item, "ignored", format!("{interview_id}: never reached Greenhouse")).await,
+            Some(_) => {
+                return self
+                    .audit(
+                        item,
+                        "unchanged",
+                        format!("{interview_id}: Greenhouse twin already removed"),
+                    )
+                    .await;
+            }
+            None => {
+                return self
+                    .audit(item, "ignored", format!("{interview_id}: never reached Greenhouse"))
+                    .await;
+            }
         };
         let gh_interview_id = link.gh_interview_id.unwrap_or_default();
         // Mark first, so the `interview_deleted` echo Greenhouse sends is recognised as ours.
-        self.store.put_interview_link(&InterviewLink { status: "deleted".into(), ..link.clone() }).await?;
-        match self.greenhouse.write(Method::DELETE, &format!("/v3/interviews/{gh_interview_id}"), None).await {
+        self.store
+            .put_interview_link(&InterviewLink { status: "deleted".into(), ..link.clone() })
+            .await?;
+        match self
+            .greenhouse
+            .write(Method::DELETE, &format!("/v3/interviews/{gh_interview_id}"), None)
+            .await
+        {
             Ok(_) | Err(ApiError::Permanent { status: 404, .. }) => {}
             Err(other) => {
                 // Not deleted after all: keep the link active so the retry deletes it.
@@ -211,8 +298,12 @@ impl Engine {
                 return Err(other.into());
             }
         }
-        self.audit(item, "interview_deleted", format!("{interview_id} cancelled: deleted Greenhouse interview {gh_interview_id}"))
-            .await
+        self.audit(
+            item,
+            "interview_deleted",
+            format!("{interview_id} cancelled: deleted Greenhouse interview {gh_interview_id}"),
+        )
+        .await
     }
 
     async fn greenhouse_interviewers(&self, interview: &Value) -> Result<Vec<Value>, HandlerError> {
@@ -235,16 +326,26 @@ impl Engine {
         let Some(link) = self.store.request_link(request_id).await? else {
             return self.audit(item, "ignored", format!("{request_id} is not ours")).await;
         };
-        let interviews = self.iop.list("/v1/interviews", &[("scheduling_request_id", request_id.to_owned())]).await?;
+        let interviews = self
+            .iop
+            .list("/v1/interviews", &[("scheduling_request_id", request_id.to_owned())])
+            .await?;
         for interview in &interviews {
             self.remove_greenhouse_interview(str_of(interview, "id"), item).await?;
         }
         if link.status == "declined" {
-            return self.audit(item, "unchanged", format!("{request_id}: decline already recorded")).await;
+            return self
+                .audit(item, "unchanged", format!("{request_id}: decline already recorded"))
+                .await;
         }
 
-        let request = self.iop.get(&format!("/v1/scheduling_requests/{request_id}")).await?.unwrap_or(Value::Null);
-        let reason = request.pointer("/decline/reason").and_then(Value::as_str).unwrap_or("no reason given");
+        let request = self
+            .iop
+            .get(&format!("/v1/scheduling_requests/{request_id}"))
+            .await?
+            .unwrap_or(Value::Null);
+        let reason =
+            request.pointer("/decline/reason").and_then(Value::as_str).unwrap_or("no reason given");
         let body = format!(
             "Candidate declined scheduling for {} through the interview scheduling platform. Reason: {reason}",
             link.stage_name
@@ -254,16 +355,30 @@ impl Engine {
         if self.config.policies.on_decline == OutcomePolicy::Reject {
             self.reject_application(link.application_id, "candidate declined").await?;
         }
-        self.store.put_request_link(&RequestLink { status: "declined".into(), ..link.clone() }, self.clock.now()).await?;
-        self.audit(item, "candidate_declined", format!("{request_id}: note added to candidate {}", link.candidate_id)).await
+        self.store
+            .put_request_link(
+                &RequestLink { status: "declined".into(), ..link.clone() },
+                self.clock.now(),
+            )
+            .await?;
+        self.audit(
+            item,
+            "candidate_declined",
+            format!("{request_id}: note added to candidate {}", link.candidate_id),
+        )
+        .await
     }
 
     async fn on_no_show(&self, interview_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
         let Some(interview) = self.iop.get(&format!("/v1/interviews/{interview_id}")).await? else {
             return Err(HandlerError::Permanent(format!("IOP interview {interview_id} not found")));
         };
-        let Some(link) = self.store.request_link(str_of(&interview, "scheduling_request_id")).await? else {
-            return self.audit(item, "ignored", format!("{interview_id}: request is not ours")).await;
+        let Some(link) =
+            self.store.request_link(str_of(&interview, "scheduling_request_id")).await?
+        else {
+            return self
+                .audit(item, "ignored", format!("{interview_id}: request is not ours"))
+                .await;
         };
         let body = format!("Candidate did not show up for {}.", str_of(&interview, "title"));
         self.add_note(link.candidate_id, link.application_id, &body).await?;
@@ -276,7 +391,12 @@ impl Engine {
     async fn close_link(&self, request_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
         match self.store.request_link(request_id).await? {
             Some(link) if link.status == "open" => {
-                self.store.put_request_link(&RequestLink { status: "closed".into(), ..link }, self.clock.now()).await?;
+                self.store
+                    .put_request_link(
+                        &RequestLink { status: "closed".into(), ..link },
+                        self.clock.now(),
+                    )
+                    .await?;
                 self.audit(item, "request_closed", format!("{request_id} ended in the IOP")).await
             }
             _ => Ok(()),
@@ -289,26 +409,36 @@ impl Engine {
         let Some(feedback) = self.iop.get(&format!("/v1/feedback/{feedback_id}")).await? else {
             return Err(HandlerError::Permanent(format!("IOP feedback {feedback_id} not found")));
         };
-        if str_of(&feedback, "status") != "submitted" || self.config.policies.feedback_writeback == FeedbackWriteback::None {
+        if str_of(&feedback, "status") != "submitted"
+            || self.config.policies.feedback_writeback == FeedbackWriteback::None
+        {
             return self.audit(item, "ignored", format!("{feedback_id}: not written back")).await;
         }
         let version = feedback.get("version").and_then(Value::as_i64).unwrap_or(1);
         let existing = self.store.feedback_link(feedback_id).await?;
         if existing.as_ref().is_some_and(|l| l.version >= version) {
-            return self.audit(item, "unchanged", format!("{feedback_id} v{version} already recorded")).await;
+            return self
+                .audit(item, "unchanged", format!("{feedback_id} v{version} already recorded"))
+                .await;
         }
         let application_id = gh_id(&feedback, "/external_refs/greenhouse/application_id")
-            .ok_or_else(|| HandlerError::Permanent(format!("{feedback_id} has no Greenhouse application id")))?;
+            .ok_or_else(|| {
+                HandlerError::Permanent(format!("{feedback_id} has no Greenhouse application id"))
+            })?;
         let recommendation = str_of(&feedback, "overall_recommendation");
         let rating = mapping::recommendation_to_rating(recommendation, feedback_id)?;
         let notes = str_of(&feedback, "notes").to_owned();
-        let interviewer = self.iop.get(&format!("/v1/users/{}", str_of(&feedback, "interviewer_id"))).await?;
-        let interviewer_gh = interviewer.as_ref().and_then(|u| gh_id(u, "/external_refs/greenhouse/user_id"));
+        let interviewer =
+            self.iop.get(&format!("/v1/users/{}", str_of(&feedback, "interviewer_id"))).await?;
+        let interviewer_gh =
+            interviewer.as_ref().and_then(|u| gh_id(u, "/external_refs/greenhouse/user_id"));
 
-        let use_scorecard = self.config.policies.feedback_writeback == FeedbackWriteback::Scorecard && existing.is_none();
+        let use_scorecard = self.config.policies.feedback_writeback == FeedbackWriteback::Scorecard
+            && existing.is_none();
         let (kind, gh_record) = if use_scorecard {
             let interviewer_id = interviewer_gh.or(self.config.greenhouse.acting_user_id);
-            let interview_link = self.store.interview_link(str_of(&feedback, "interview_id")).await?;
+            let interview_link =
+                self.store.interview_link(str_of(&feedback, "interview_id")).await?;
             let body = json!({
                 "application_id": application_id,
                 "interviewer_id": interviewer_id,
@@ -322,19 +452,40 @@ impl Engine {
         } else {
             // TODO(fidelity): Harvest v3 has no documented scorecard update, so an edit after
             // submission is recorded as a note.
-            let application = self.greenhouse.get("applications", application_id).await?.unwrap_or(Value::Null);
+            let application =
+                self.greenhouse.get("applications", application_id).await?.unwrap_or(Value::Null);
             let candidate_id = gh_id(&application, "/candidate_id").unwrap_or_default();
             let verb = if existing.is_some() { "updated" } else { "submitted" };
-            let name = interviewer.as_ref().map(|u| str_of(u, "name").to_owned()).unwrap_or_default();
-            let body = format!("Interview feedback {verb} by {name}: recommendation {recommendation}. {notes}");
+            let name =
+                interviewer.as_ref().map(|u| str_of(u, "name").to_owned()).unwrap_or_default();
+            let body = format!(
+                "Interview feedback {verb} by {name}: recommendation {recommendation}. {notes}"
+            );
             ("note", self.add_note(candidate_id, application_id, &body).await?)
         };
         let gh_record_id = gh_record.get("id").and_then(Value::as_i64).unwrap_or_default();
-        self.store.put_feedback_link(&FeedbackLink { feedback_id: feedback_id.into(), gh_kind: kind.into(), gh_id: gh_record_id, version }).await?;
-        self.audit(item, "feedback_recorded", format!("{feedback_id} v{version} → Greenhouse {kind} {gh_record_id} ({rating})")).await
+        self.store
+            .put_feedback_link(&FeedbackLink {
+                feedback_id: feedback_id.into(),
+                gh_kind: kind.into(),
+                gh_id: gh_record_id,
+                version,
+            })
+            .await?;
+        self.audit(
+            item,
+            "feedback_recorded",
+            format!("{feedback_id} v{version} → Greenhouse {kind} {gh_record_id} ({rating})"),
+        )
+        .await
     }
 
-    async fn add_note(&self, candidate_id: i64, application_id: i64, body: &str) -> Result<Value, HandlerError> {
+    async fn add_note(
+        &self,
+        candidate_id: i64,
+        application_id: i64,
+        body: &str,
+    ) -> Result<Value, HandlerError> {
         let note = json!({
             "candidate_id": candidate_id,
             "application_id": application_id,
@@ -347,19 +498,30 @@ impl Engine {
     }
 
     async fn reject_application(&self, application_id: i64, why: &str) -> Result<(), HandlerError> {
-        let Some(application) = self.greenhouse.get("applications", application_id).await? else { return Ok(()) };
+        let Some(application) = self.greenhouse.get("applications", application_id).await? else {
+            return Ok(());
+        };
         if !matches!(str_of(&application, "status"), "in_process" | "active") {
             return Ok(());
         }
-        let reasons = self.greenhouse.list("rejection_reasons", &[("include_defaults", "true".into())]).await?;
+        let reasons = self
+            .greenhouse
+            .list("rejection_reasons", &[("include_defaults", "true".into())])
+            .await?;
         let wanted = self.config.policies.rejection_reason.as_deref().unwrap_or("Withdrew");
         let reason = reasons
             .iter()
             .find(|r| str_of(r, "name").eq_ignore_ascii_case(wanted))
             .and_then(|r| r.get("id").and_then(Value::as_i64))
-            .ok_or_else(|| HandlerError::Permanent(format!("rejection reason {wanted:?} not found in Greenhouse")))?;
+            .ok_or_else(|| {
+                HandlerError::Permanent(format!(
+                    "rejection reason {wanted:?} not found in Greenhouse"
+                ))
+            })?;
         let body = json!({"rejection_reason_id": reason, "notes": format!("Rejected by the scheduling integration: {why}")});
-        self.greenhouse.write(Method::POST, &format!("/v3/applications/{application_id}/reject"), Some(&body)).await?;
+        self.greenhouse
+            .write(Method::POST, &format!("/v3/applications/{application_id}/reject"), Some(&body))
+            .await?;
         Ok(())
     }
 }

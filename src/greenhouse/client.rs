@@ -81,7 +81,11 @@ impl HarvestClient {
     }
 
     /// Every record of `collection` matching `query`, following the cursor to the end.
-    pub async fn list(&self, collection: &str, query: &[(&str, String)]) -> Result<Vec<Value>, ApiError> {
+    pub async fn list(
+        &self,
+        collection: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, ApiError> {
         let encoded = serde_urlencoded::to_string(query).unwrap_or_default();
         let mut url = format!("{}/v3/{collection}", self.settings.base_url);
         if !encoded.is_empty() {
@@ -91,12 +95,13 @@ impl HarvestClient {
         let mut records = Vec::new();
         for _ in 0..MAX_PAGES {
             let response = self.send(Method::GET, &url, None).await?;
-            let page: Vec<Value> = serde_json::from_slice(response.body()).map_err(|e| ApiError::Permanent {
-                method: "GET".into(),
-                path: url.clone(),
-                status: response.status().as_u16(),
-                body: format!("not a JSON array: {e}"),
-            })?;
+            let page: Vec<Value> =
+                serde_json::from_slice(response.body()).map_err(|e| ApiError::Permanent {
+                    method: "GET".into(),
+                    path: url.clone(),
+                    status: response.status().as_u16(),
+                    body: format!("not a JSON array: {e}"),
+                })?;
             records.extend(page);
             match next_link(&response) {
                 // The cursor URL is used verbatim: Greenhouse rejects a cursor with other params.
@@ -119,7 +124,12 @@ impl HarvestClient {
     }
 
     /// A write; returns the parsed body (`Value::Null` for 204).
-    pub async fn write(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, ApiError> {
+    pub async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
         let url = format!("{}{path}", self.settings.base_url);
         let response = self.send(method, &url, body).await?;
         if response.body().is_empty() {
@@ -128,12 +138,22 @@ impl HarvestClient {
         Ok(serde_json::from_slice(response.body()).unwrap_or(Value::Null))
     }
 
-    async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Response<Bytes>, ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Response<Bytes>, ApiError> {
         self.pace()?;
         let mut refreshed = false;
         loop {
             let token = self.token(refreshed).await?;
-            let request = json_request(method.clone(), url, body, &[("authorization", format!("Bearer {token}"))])?;
+            let request = json_request(
+                method.clone(),
+                url,
+                body,
+                &[("authorization", format!("Bearer {token}"))],
+            )?;
             self.count(|s| s.requests += 1);
             let response = self.http.send(request).await?;
             self.remember_rate_limit(&response);
@@ -171,7 +191,11 @@ impl HarvestClient {
 
     fn remember_rate_limit(&self, response: &Response<Bytes>) {
         let header = |name: &str| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok())
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
         };
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(remaining) = header("x-ratelimit-remaining") {
@@ -186,7 +210,8 @@ impl HarvestClient {
         let now = self.clock.now();
         {
             let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-            if let (false, Some(token), Some(expires_at)) = (force_refresh, &session.token, session.expires_at)
+            if let (false, Some(token), Some(expires_at)) =
+                (force_refresh, &session.token, session.expires_at)
                 && now + chrono::Duration::seconds(REFRESH_MARGIN_SECS) < expires_at
             {
                 return Ok(token.clone());
@@ -218,7 +243,11 @@ impl HarvestClient {
         self.count(|s| s.token_fetches += 1);
         let response = self.http.send(request).await?;
         if !response.status().is_success() {
-            return Err(ApiError::from_response(&Method::POST, path_of(&self.settings.token_url), &response));
+            return Err(ApiError::from_response(
+                &Method::POST,
+                path_of(&self.settings.token_url),
+                &response,
+            ));
         }
         parse_token(response.body(), now).ok_or_else(|| ApiError::Permanent {
             method: "POST".into(),
@@ -238,7 +267,10 @@ impl HarvestClient {
 fn parse_token(body: &[u8], now: DateTime<Utc>) -> Option<(String, DateTime<Utc>)> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let token = value.get("access_token")?.as_str()?.to_owned();
-    let from_at = value.get("expires_at").and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+    let from_at = value
+        .get("expires_at")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
     let expires_at = match from_at {
         Some(at) => at.with_timezone(&Utc),
         None => now + chrono::Duration::seconds(value.get("expires_in")?.as_i64()?),
@@ -269,7 +301,9 @@ mod tests {
         let now = crate::clock::ManualClock::scenario_epoch();
         let (_, at) = parse_token(br#"{"access_token":"t","expires_in":3600}"#, now).unwrap();
         assert_eq!(at - now, chrono::Duration::hours(1));
-        let (_, at) = parse_token(br#"{"access_token":"t","expires_at":"2026-11-02T10:30:00.000Z"}"#, now).unwrap();
+        let (_, at) =
+            parse_token(br#"{"access_token":"t","expires_at":"2026-11-02T10:30:00.000Z"}"#, now)
+                .unwrap();
         assert_eq!(at - now, chrono::Duration::minutes(90));
         assert!(parse_token(br#"{"access_token":"t"}"#, now).is_none());
     }
@@ -280,7 +314,10 @@ mod tests {
             .header("link", "<http://gh.test/v3/candidates?cursor=abc%3D>; rel=\"next\"")
             .body(Bytes::new())
             .unwrap();
-        assert_eq!(next_link(&response).as_deref(), Some("http://gh.test/v3/candidates?cursor=abc%3D"));
+        assert_eq!(
+            next_link(&response).as_deref(),
+            Some("http://gh.test/v3/candidates?cursor=abc%3D")
+        );
         let none = Response::builder().body(Bytes::new()).unwrap();
         assert_eq!(next_link(&none), None);
     }

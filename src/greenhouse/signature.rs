@@ -86,7 +86,10 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(verify(&["s3cret".into()], None, body), Err(SignatureError::Missing));
-        assert_eq!(verify(&["s3cret".into()], Some("md5 abc"), body), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(&["s3cret".into()], Some("md5 abc"), body),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
@@ -99,10 +102,7 @@ mod tests {
     fn escapes_html_and_non_ascii_like_greenhouse() {
         let value = serde_json::json!({"note": "<p>José & 🎉</p>"});
         let wire = String::from_utf8(greenhouse_json(&value)).unwrap();
-        assert_eq!(
-            wire,
-            r#"{"note":"\u003cp\u003eJos\u00e9 \u0026 \ud83c\udf89\u003c/p\u003e"}"#
-        );
+        assert_eq!(wire, r#"{"note":"\u003cp\u003eJos\u00e9 \u0026 \ud83c\udf89\u003c/p\u003e"}"#);
         // The escaped text is still the same JSON value.
         let back: serde_json::Value = serde_json::from_str(&wire).unwrap();
         assert_eq!(back, value);

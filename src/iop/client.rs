@@ -60,7 +60,8 @@ impl IopClient {
             if let Some(cursor) = &cursor {
                 params.push(("cursor", cursor.clone()));
             }
-            let url = format!("{path}?{}", serde_urlencoded::to_string(&params).unwrap_or_default());
+            let url =
+                format!("{path}?{}", serde_urlencoded::to_string(&params).unwrap_or_default());
             let page = self.send(Method::GET, &url, None, &[]).await?;
             if let Some(data) = page.get("data").and_then(Value::as_array) {
                 items.extend(data.iter().cloned());
@@ -71,12 +72,28 @@ impl IopClient {
                 return Ok(items);
             }
         }
-        Err(ApiError::Permanent { method: "GET".into(), path: path.into(), status: 200, body: "too many pages".into() })
+        Err(ApiError::Permanent {
+            method: "GET".into(),
+            path: path.into(),
+            status: 200,
+            body: "too many pages".into(),
+        })
     }
 
     /// `POST` with an `Idempotency-Key`, so a retry after a lost response changes nothing.
-    pub async fn post(&self, path: &str, body: &Value, idempotency_key: &str) -> Result<Value, ApiError> {
-        self.send(Method::POST, path, Some(body), &[("idempotency-key", idempotency_key.to_owned())]).await
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        idempotency_key: &str,
+    ) -> Result<Value, ApiError> {
+        self.send(
+            Method::POST,
+            path,
+            Some(body),
+            &[("idempotency-key", idempotency_key.to_owned())],
+        )
+        .await
     }
 
     /// `PUT` (upserts are idempotent by nature).
@@ -124,7 +141,9 @@ impl IopClient {
         match blocked {
             Some(until) if until > now => Err(ApiError::Transient {
                 reason: "IOP rate-limit window spent; waiting for it to reset".into(),
-                retry_after: Some(Duration::from_secs(u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1))),
+                retry_after: Some(Duration::from_secs(
+                    u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1),
+                )),
             }),
             _ => Ok(()),
         }
@@ -132,11 +151,17 @@ impl IopClient {
 
     fn remember_rate_limit(&self, response: &Response<Bytes>) {
         let header = |name: &str| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok())
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
         };
         let blocked = match (header("x-ratelimit-remaining"), header("x-ratelimit-reset")) {
             // The IOP's reset header counts seconds from now, not an epoch.
-            (Some(0), Some(reset_secs)) => Some(self.clock.now() + chrono::Duration::seconds(reset_secs.max(1))),
+            (Some(0), Some(reset_secs)) => {
+                Some(self.clock.now() + chrono::Duration::seconds(reset_secs.max(1)))
+            }
             _ => None,
         };
         *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner()) = blocked;

@@ -34,14 +34,23 @@ pub fn header(secrets: &[String], t: i64, body: &[u8]) -> String {
 }
 
 /// Verifies `header` for `body` at unix time `now`.
-pub fn verify(secrets: &[String], header: Option<&str>, body: &[u8], now: i64) -> Result<(), SignatureError> {
+pub fn verify(
+    secrets: &[String],
+    header: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let mut t = None;
     let mut digests = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
-            Some(("t", value)) => t = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", value)) => digests.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
+            Some(("t", value)) => {
+                t = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
+            }
+            Some(("v1", value)) => {
+                digests.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?)
+            }
             // Unknown schemes (a future v2) are ignored, as Stripe-style receivers do.
             Some(_) => {}
             None => return Err(SignatureError::Malformed),
@@ -55,7 +64,9 @@ pub fn verify(secrets: &[String], header: Option<&str>, body: &[u8], now: i64) -
         return Err(SignatureError::Stale { age_secs: now - t });
     }
 
-    let matches = secrets.iter().any(|secret| digests.iter().any(|d| mac(secret, t, body).verify_slice(d).is_ok()));
+    let matches = secrets
+        .iter()
+        .any(|secret| digests.iter().any(|d| mac(secret, t, body).verify_slice(d).is_ok()));
     if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
@@ -79,7 +90,10 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let signed = header(&["whsec_a".into()], T, body);
         assert_eq!(verify(&["whsec_a".into()], Some(&signed), body, T + 10), Ok(()));
-        assert_eq!(verify(&["whsec_b".into()], Some(&signed), body, T), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&["whsec_b".into()], Some(&signed), body, T),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(
             verify(&["whsec_a".into()], Some(&signed), body, T + 301),
             Err(SignatureError::Stale { age_secs: 301 })
@@ -95,7 +109,10 @@ mod tests {
     fn malformed_headers_are_named() {
         assert_eq!(verify(&[], None, b"", T), Err(SignatureError::Missing));
         assert_eq!(verify(&["s".into()], Some("garbage"), b"", T), Err(SignatureError::Malformed));
-        assert_eq!(verify(&["s".into()], Some("t=abc,v1=00"), b"", T), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(&["s".into()], Some("t=abc,v1=00"), b"", T),
+            Err(SignatureError::Malformed)
+        );
         assert_eq!(verify(&["s".into()], Some("t=1"), b"", 1), Err(SignatureError::Malformed));
     }
 }

@@ -45,7 +45,8 @@ pub struct JournalEntry {
 }
 
 /// Headers whose values are secrets and never reach a journal or report.
-const SECRET_HEADERS: &[&str] = &["authorization", "signature", "iop-signature", "cookie", "set-cookie"];
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "signature", "iop-signature", "cookie", "set-cookie"];
 
 /// Copies headers, replacing secret values with `[redacted]`.
 pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -15,16 +15,25 @@ pub fn render(report: &RunReport) -> String {
             Status::Failed => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 let headline = match (&scenario.failure, scenario.findings.first()) {
-                    (Some(failure), _) => format!("step {} (line {}): {}", failure.step, failure.line, failure.message),
-                    (None, Some(finding)) => format!("invariant {}: {}", finding.invariant, finding.message),
+                    (Some(failure), _) => format!(
+                        "step {} (line {}): {}",
+                        failure.step, failure.line, failure.message
+                    ),
+                    (None, Some(finding)) => {
+                        format!("invariant {}: {}", finding.invariant, finding.message)
+                    }
                     (None, None) => "failed".to_owned(),
                 };
-                status.set_message(headline).set_type("scenario failure").set_description(scenario.failure_text());
+                status
+                    .set_message(headline)
+                    .set_type("scenario failure")
+                    .set_description(scenario.failure_text());
                 status
             }
         };
         let mut case = TestCase::new(scenario.name.clone(), status);
-        case.set_classname(scenario.file.clone()).set_time(Duration::from_millis(scenario.duration_ms));
+        case.set_classname(scenario.file.clone())
+            .set_time(Duration::from_millis(scenario.duration_ms));
         suite.add_test_case(case);
     }
     suite.set_time(Duration::from_millis(report.duration_ms));

@@ -28,7 +28,12 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub fn new(seed: u64, engine_config: String, scenarios: Vec<ScenarioResult>, duration_ms: u64) -> Self {
+    pub fn new(
+        seed: u64,
+        engine_config: String,
+        scenarios: Vec<ScenarioResult>,
+        duration_ms: u64,
+    ) -> Self {
         let passed = scenarios.iter().filter(|s| s.status == Status::Passed).count();
         Self {
             format: REPORT_FORMAT,
@@ -104,7 +109,10 @@ impl ScenarioResult {
     pub fn failure_text(&self) -> String {
         let mut out = String::new();
         if let Some(failure) = &self.failure {
-            out.push_str(&format!("step {} (line {}): {}\n{}\n", failure.step, failure.line, failure.description, failure.message));
+            out.push_str(&format!(
+                "step {} (line {}): {}\n{}\n",
+                failure.step, failure.line, failure.description, failure.message
+            ));
             for mismatch in &failure.mismatches {
                 out.push_str(&format!("  {}: {}\n", mismatch.target, mismatch.message));
                 out.push_str(&format!("    expected: {}\n", compact(&mismatch.expected)));

@@ -11,7 +11,13 @@ pub fn scenario_line(result: &ScenarioResult) -> String {
         Status::Passed => format!("{}", "PASS".green()),
         Status::Failed => format!("{}", "FAIL".red()),
     };
-    format!("{mark} {} ({} ms, {} virtual) {}", result.name, result.duration_ms, virtual_time(result.virtual_seconds), result.file)
+    format!(
+        "{mark} {} ({} ms, {} virtual) {}",
+        result.name,
+        result.duration_ms,
+        virtual_time(result.virtual_seconds),
+        result.file
+    )
 }
 
 /// The summary after all scenarios, with every failure explained.
@@ -20,17 +26,33 @@ pub fn summary(report: &RunReport) -> String {
     for result in report.scenarios.iter().filter(|r| r.status == Status::Failed) {
         out.push_str(&format!("\n{} {} ({})\n", "──".dimmed(), result.name.bold(), result.file));
         if let Some(failure) = &result.failure {
-            out.push_str(&format!("  step {} at line {}: {}\n", failure.step, failure.line, failure.description));
+            out.push_str(&format!(
+                "  step {} at line {}: {}\n",
+                failure.step, failure.line, failure.description
+            ));
             out.push_str(&format!("  {}\n", failure.message));
             for mismatch in &failure.mismatches {
-                out.push_str(&side_by_side(&mismatch.target, &mismatch.message, &mismatch.expected, &mismatch.found));
+                out.push_str(&side_by_side(
+                    &mismatch.target,
+                    &mismatch.message,
+                    &mismatch.expected,
+                    &mismatch.found,
+                ));
             }
         }
         for finding in &result.findings {
-            out.push_str(&format!("  invariant {}: {}\n", finding.invariant.yellow(), finding.message));
+            out.push_str(&format!(
+                "  invariant {}: {}\n",
+                finding.invariant.yellow(),
+                finding.message
+            ));
         }
     }
-    let verdict = if report.all_passed() { format!("{}", "ok".green()) } else { format!("{}", "FAILED".red()) };
+    let verdict = if report.all_passed() {
+        format!("{}", "ok".green())
+    } else {
+        format!("{}", "FAILED".red())
+    };
     out.push_str(&format!(
         "\n{verdict}: {} passed, {} failed ({} scenarios, {} ms); seed {} (replay with --seed {})\n",
         report.passed, report.failed, report.total, report.duration_ms, report.seed, report.seed
@@ -38,11 +60,21 @@ pub fn summary(report: &RunReport) -> String {
     out
 }
 
-fn side_by_side(target: &str, message: &str, expected: &serde_json::Value, found: &serde_json::Value) -> String {
+fn side_by_side(
+    target: &str,
+    message: &str,
+    expected: &serde_json::Value,
+    found: &serde_json::Value,
+) -> String {
     let left: Vec<String> = pretty(expected);
     let right: Vec<String> = pretty(found);
     let width = left.iter().map(|l| l.chars().count()).max().unwrap_or(0).clamp(8, 60);
-    let mut out = format!("  {target}: {message}\n    {:<width$} │ {}\n", "expected".bold(), "found".bold(), width = width);
+    let mut out = format!(
+        "  {target}: {message}\n    {:<width$} │ {}\n",
+        "expected".bold(),
+        "found".bold(),
+        width = width
+    );
     for row in 0..left.len().max(right.len()) {
         let l = left.get(row).map(String::as_str).unwrap_or("");
         let r = right.get(row).map(String::as_str).unwrap_or("");

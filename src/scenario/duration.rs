@@ -4,7 +4,8 @@ use chrono::Duration;
 
 /// Parses a duration; the error says what a duration looks like.
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write e.g. `90s`, `30m`, `72h`, `2d` or `1h30m`");
+    let bad =
+        || format!("`{text}` is not a duration; write e.g. `90s`, `30m`, `72h`, `2d` or `1h30m`");
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Err(bad());

@@ -67,10 +67,16 @@ fn records<'a>(target: &str, world: &World<'a>) -> &'a [Value] {
     let (source, key) = match target.split_once('.') {
         Some(("greenhouse", key)) => (world.greenhouse, key),
         Some(("iop", key)) => (world.iop, key),
-        Some(("engine", "dead_letters")) => return world.dead_letters.as_array().map(Vec::as_slice).unwrap_or(&[]),
+        Some(("engine", "dead_letters")) => {
+            return world.dead_letters.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        }
         Some(("engine", _)) => return world.audit.as_array().map(Vec::as_slice).unwrap_or(&[]),
-        Some(("journal", "greenhouse")) => return world.greenhouse_journal.as_array().map(Vec::as_slice).unwrap_or(&[]),
-        Some(("journal", _)) => return world.iop_journal.as_array().map(Vec::as_slice).unwrap_or(&[]),
+        Some(("journal", "greenhouse")) => {
+            return world.greenhouse_journal.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        }
+        Some(("journal", _)) => {
+            return world.iop_journal.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        }
         _ => return &[],
     };
     source.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
@@ -84,13 +90,20 @@ fn candidate_key(target: &str) -> Option<(&'static str, bool)> {
         "greenhouse.candidates" => ("id", false),
         "greenhouse.interviews" | "greenhouse.scorecards" => ("application_id", true),
         "iop.candidates" => ("external_refs.greenhouse.candidate_id", false),
-        "iop.scheduling_requests" | "iop.interviews" | "iop.feedback" => ("external_refs.greenhouse.application_id", true),
+        "iop.scheduling_requests" | "iop.interviews" | "iop.feedback" => {
+            ("external_refs.greenhouse.application_id", true)
+        }
         _ => return None,
     })
 }
 
 fn check_one(target: &str, matcher: &Value, world: &World<'_>) -> Result<(), Mismatch> {
-    let fail = |message: String, found: Value| Mismatch { target: target.to_owned(), message, expected: matcher.clone(), found };
+    let fail = |message: String, found: Value| Mismatch {
+        target: target.to_owned(),
+        message,
+        expected: matcher.clone(),
+        found,
+    };
     let Some(fields) = matcher.as_object() else {
         return Err(fail("an expectation must be a map (or a list of maps)".into(), Value::Null));
     };
@@ -102,7 +115,10 @@ fn check_one(target: &str, matcher: &Value, world: &World<'_>) -> Result<(), Mis
             return Err(fail(format!("unknown candidate `{name}`"), Value::Null));
         };
         let Some((path, by_application)) = candidate_key(target) else {
-            return Err(fail(format!("`candidate` cannot select records of {target}"), Value::Null));
+            return Err(fail(
+                format!("`candidate` cannot select records of {target}"),
+                Value::Null,
+            ));
         };
         let wanted = if by_application { ids.application_id } else { ids.candidate_id };
         selected.retain(|r| lookup(r, path).and_then(as_i64) == Some(wanted));
@@ -110,7 +126,8 @@ fn check_one(target: &str, matcher: &Value, world: &World<'_>) -> Result<(), Mis
 
     let conditions: Vec<(&String, &Value)> =
         fields.iter().filter(|(k, _)| k.as_str() != "candidate" && k.as_str() != "count").collect();
-    let matched = selected.iter().filter(|r| conditions.iter().all(|(k, v)| condition(r, k, v))).count();
+    let matched =
+        selected.iter().filter(|r| conditions.iter().all(|(k, v)| condition(r, k, v))).count();
 
     let expected_count = fields.get("count").and_then(Value::as_u64);
     let ok = match expected_count {
@@ -186,7 +203,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn world<'a>(gh: &'a Value, empty: &'a Value, ids: &'a BTreeMap<String, CandidateIds>) -> World<'a> {
+    fn world<'a>(
+        gh: &'a Value,
+        empty: &'a Value,
+        ids: &'a BTreeMap<String, CandidateIds>,
+    ) -> World<'a> {
         World {
             greenhouse: gh,
             iop: empty,
@@ -208,15 +229,35 @@ mod tests {
             "interviews": [{"id": 5, "application_id": 20, "status": "scheduled"}]
         });
         let empty = json!([]);
-        let ids = BTreeMap::from([("Ana".to_owned(), CandidateIds { candidate_id: 10, application_id: 20 })]);
+        let ids = BTreeMap::from([(
+            "Ana".to_owned(),
+            CandidateIds { candidate_id: 10, application_id: 20 },
+        )]);
         let w = world(&gh, &empty, &ids);
 
-        assert!(check("greenhouse.notes", &json!([{"candidate": "Ana", "body_contains": "declined"}]), &w).is_empty());
-        assert!(check("greenhouse.interviews", &json!({"candidate": "Ana", "count": 1, "status": "scheduled"}), &w).is_empty());
+        assert!(
+            check(
+                "greenhouse.notes",
+                &json!([{"candidate": "Ana", "body_contains": "declined"}]),
+                &w
+            )
+            .is_empty()
+        );
+        assert!(
+            check(
+                "greenhouse.interviews",
+                &json!({"candidate": "Ana", "count": 1, "status": "scheduled"}),
+                &w
+            )
+            .is_empty()
+        );
 
         let misses = check("greenhouse.interviews", &json!({"candidate": "Ana", "count": 0}), &w);
         assert_eq!(misses.len(), 1);
-        assert_eq!(misses[0].message, "expected exactly 0 matching record(s) in greenhouse.interviews, found 1");
+        assert_eq!(
+            misses[0].message,
+            "expected exactly 0 matching record(s) in greenhouse.interviews, found 1"
+        );
         assert_eq!(misses[0].found, json!([{"id": 5}]));
     }
 

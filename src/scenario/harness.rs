@@ -56,7 +56,11 @@ pub struct Harness {
 impl Harness {
     /// Builds the three pieces for one scenario. `config` is the engine config under test; its
     /// URLs, store path and secrets are replaced with the in-process ones.
-    pub async fn start(config: &EngineConfig, seed: u64, start: DateTime<Utc>) -> Result<Self, String> {
+    pub async fn start(
+        config: &EngineConfig,
+        seed: u64,
+        start: DateTime<Utc>,
+    ) -> Result<Self, String> {
         let clock = Arc::new(ManualClock::new(start));
         let shared_clock: SharedClock = clock.clone();
         let http = RouterClient::new();
@@ -98,7 +102,8 @@ impl Harness {
         config.greenhouse.base_url = format!("http://{GREENHOUSE_HOST}");
         config.greenhouse.token_url = format!("http://{GREENHOUSE_HOST}/token");
         config.iop.base_url = format!("http://{IOP_HOST}");
-        let store_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary store: {e}"))?;
+        let store_dir =
+            tempfile::tempdir().map_err(|e| format!("cannot create a temporary store: {e}"))?;
         config.store.sqlite_path = store_dir.path().join("engine.db").display().to_string();
         config.service.seed = seed;
 
@@ -121,12 +126,15 @@ impl Harness {
         http.register(IOP_HOST, iop.router());
         http.register(ENGINE_HOST, engine.router());
 
-        let harness = Self { clock, http, engine, iop_webhook_secret: iop_hook, _store_dir: store_dir };
+        let harness =
+            Self { clock, http, engine, iop_webhook_secret: iop_hook, _store_dir: store_dir };
         let endpoint = crate::mock::greenhouse::control::WebhookEndpoint {
             url: format!("http://{ENGINE_HOST}/webhooks/greenhouse"),
             secret: gh_hook,
         };
-        harness.control::<Value>(Side::Greenhouse, Method::PUT, "/_rehearsal/webhook", Some(&endpoint)).await?;
+        harness
+            .control::<Value>(Side::Greenhouse, Method::PUT, "/_rehearsal/webhook", Some(&endpoint))
+            .await?;
         Ok(harness)
     }
 
@@ -143,8 +151,9 @@ impl Harness {
             Side::Iop => IOP_HOST,
         };
         let body = body.map(|b| serde_json::to_value(b).unwrap_or(Value::Null));
-        let request = json_request(method.clone(), &format!("http://{host}{path}"), body.as_ref(), &[])
-            .map_err(|e| e.to_string())?;
+        let request =
+            json_request(method.clone(), &format!("http://{host}{path}"), body.as_ref(), &[])
+                .map_err(|e| e.to_string())?;
         let response = self.http.send(request).await.map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(response.body()).into_owned();
         if !response.status().is_success() {
@@ -152,10 +161,14 @@ impl Harness {
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or(text);
-            return Err(format!("{method} {host}{path} answered {}: {message}", response.status().as_u16()));
+            return Err(format!(
+                "{method} {host}{path} answered {}: {message}",
+                response.status().as_u16()
+            ));
         }
         let text = if text.is_empty() { "null" } else { text.as_str() };
-        serde_json::from_str(text).map_err(|e| format!("{method} {host}{path}: unexpected answer: {e}"))
+        serde_json::from_str(text)
+            .map_err(|e| format!("{method} {host}{path}: unexpected answer: {e}"))
     }
 
     /// Delivers, handles and waits until nothing is due within `until` (virtual time); moves
@@ -163,8 +176,10 @@ impl Harness {
     pub async fn settle(&self, until: DateTime<Utc>) -> Result<(), String> {
         for _ in 0..MAX_ROUNDS {
             let none: Option<&()> = None;
-            let gh: DeliveryReport = self.control(Side::Greenhouse, Method::POST, "/_rehearsal/deliver", none).await?;
-            let iop: DeliveryReport = self.control(Side::Iop, Method::POST, "/_rehearsal/deliver", none).await?;
+            let gh: DeliveryReport =
+                self.control(Side::Greenhouse, Method::POST, "/_rehearsal/deliver", none).await?;
+            let iop: DeliveryReport =
+                self.control(Side::Iop, Method::POST, "/_rehearsal/deliver", none).await?;
             let handled = self.engine.run_due().await.map_err(|e| e.to_string())?;
             if gh.delivered + gh.failed + iop.delivered + iop.failed + handled > 0 {
                 continue;

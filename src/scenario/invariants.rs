@@ -40,12 +40,24 @@ pub fn check(state: &FinalState<'_>) -> Vec<Finding> {
     interviews_mirrored(state, &mut findings);
     journal_rules(state, &mut findings);
     if state.pending_events > 0 {
-        findings.push(finding("nothing_lost", format!("{} accepted events were never handled", state.pending_events)));
+        findings.push(finding(
+            "nothing_lost",
+            format!("{} accepted events were never handled", state.pending_events),
+        ));
     }
     let dead = state.dead_letters.as_array().map(Vec::len).unwrap_or(0);
     if dead > 0 && !state.expects_dead_letters {
-        let reasons: Vec<&str> = state.dead_letters.as_array().into_iter().flatten().map(|d| str_of(d, "reason")).collect();
-        findings.push(finding("no_unexpected_dead_letters", format!("{dead} dead letter(s): {}", reasons.join("; "))));
+        let reasons: Vec<&str> = state
+            .dead_letters
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| str_of(d, "reason"))
+            .collect();
+        findings.push(finding(
+            "no_unexpected_dead_letters",
+            format!("{dead} dead letter(s): {}", reasons.join("; ")),
+        ));
     }
     findings
 }
@@ -58,33 +70,56 @@ fn no_duplicates(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
         }
     }
     for (event, count) in by_event.into_iter().filter(|(_, n)| *n > 1) {
-        findings.push(finding("no_duplicate_interviews", format!("{count} Greenhouse interviews carry external_event_id {event}")));
+        findings.push(finding(
+            "no_duplicate_interviews",
+            format!("{count} Greenhouse interviews carry external_event_id {event}"),
+        ));
     }
 
     let mut open: BTreeMap<i64, usize> = BTreeMap::new();
-    for request in list(state.iop, "scheduling_requests").iter().filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status"))) {
-        if let Some(app) = request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64) {
+    for request in list(state.iop, "scheduling_requests")
+        .iter()
+        .filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status")))
+    {
+        if let Some(app) =
+            request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
+        {
             *open.entry(app).or_default() += 1;
         }
     }
     for (app, count) in open.into_iter().filter(|(_, n)| *n > 1) {
-        findings.push(finding("no_duplicate_requests", format!("application {app} has {count} open scheduling requests")));
+        findings.push(finding(
+            "no_duplicate_requests",
+            format!("application {app} has {count} open scheduling requests"),
+        ));
     }
 }
 
 /// Every open IOP request belongs to an active application standing in the request's stage.
 fn nothing_open_for_departed_applications(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
-    let applications: BTreeMap<i64, &Value> =
-        list(state.greenhouse, "applications").iter().filter_map(|a| Some((a.get("id")?.as_i64()?, a))).collect();
+    let applications: BTreeMap<i64, &Value> = list(state.greenhouse, "applications")
+        .iter()
+        .filter_map(|a| Some((a.get("id")?.as_i64()?, a)))
+        .collect();
     let current_stage: BTreeMap<i64, i64> = list(state.greenhouse, "application_stages")
         .iter()
         .filter(|row| row.get("current").and_then(Value::as_bool) == Some(true))
-        .filter_map(|row| Some((row.get("application_id")?.as_i64()?, row.get("job_interview_stage_id")?.as_i64()?)))
+        .filter_map(|row| {
+            Some((
+                row.get("application_id")?.as_i64()?,
+                row.get("job_interview_stage_id")?.as_i64()?,
+            ))
+        })
         .collect();
 
-    for request in list(state.iop, "scheduling_requests").iter().filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status"))) {
+    for request in list(state.iop, "scheduling_requests")
+        .iter()
+        .filter(|r| !TERMINAL_REQUEST.contains(&str_of(r, "status")))
+    {
         let id = str_of(request, "id");
-        let Some(app_id) = request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64) else {
+        let Some(app_id) =
+            request.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
+        else {
             continue;
         };
         let stage = request.pointer("/external_refs/greenhouse/stage_id").and_then(Value::as_i64);
@@ -93,13 +128,19 @@ fn nothing_open_for_departed_applications(state: &FinalState<'_>, findings: &mut
             Some(app) if !matches!(str_of(app, "status"), "in_process" | "active") => {
                 Some(format!("application {app_id} is {}", str_of(app, "status")))
             }
-            Some(_) if current_stage.get(&app_id).copied() != stage && current_stage.contains_key(&app_id) => {
+            Some(_)
+                if current_stage.get(&app_id).copied() != stage
+                    && current_stage.contains_key(&app_id) =>
+            {
                 Some(format!("application {app_id} left stage {}", stage.unwrap_or_default()))
             }
             Some(_) => None,
         };
         if let Some(problem) = problem {
-            findings.push(finding("nothing_open_for_departed_application", format!("{id} is still open: {problem}")));
+            findings.push(finding(
+                "nothing_open_for_departed_application",
+                format!("{id} is still open: {problem}"),
+            ));
         }
     }
 }
@@ -111,11 +152,15 @@ fn interviews_mirrored(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
         .iter()
         .filter_map(|i| Some((i.get("external_event_id")?.as_str()?, i)))
         .collect();
-    let iop_by_id: BTreeMap<&str, &Value> = list(state.iop, "interviews").iter().map(|i| (str_of(i, "id"), i)).collect();
+    let iop_by_id: BTreeMap<&str, &Value> =
+        list(state.iop, "interviews").iter().map(|i| (str_of(i, "id"), i)).collect();
 
     for (id, interview) in &iop_by_id {
         if str_of(interview, "status") == "scheduled" && !gh_by_event.contains_key(id) {
-            findings.push(finding("interviews_mirrored", format!("IOP interview {id} is scheduled but Greenhouse has no interview for it")));
+            findings.push(finding(
+                "interviews_mirrored",
+                format!("IOP interview {id} is scheduled but Greenhouse has no interview for it"),
+            ));
         }
     }
     for (event, gh) in &gh_by_event {
@@ -123,7 +168,9 @@ fn interviews_mirrored(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
         match iop_by_id.get(event) {
             Some(iop) if str_of(iop, "status") == "cancelled" => findings.push(finding(
                 "interviews_mirrored",
-                format!("Greenhouse interview {gh_id} still stands for cancelled IOP interview {event}"),
+                format!(
+                    "Greenhouse interview {gh_id} still stands for cancelled IOP interview {event}"
+                ),
             )),
             Some(_) => {}
             None => findings.push(finding(
@@ -136,14 +183,26 @@ fn interviews_mirrored(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
 
 fn journal_rules(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
     for entry in state.greenhouse_journal.as_array().into_iter().flatten() {
-        let notes: Vec<&str> = entry.get("notes").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let notes: Vec<&str> = entry
+            .get("notes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let what = format!("{} {}", str_of(entry, "method"), str_of(entry, "path"));
         if notes.contains(&"retired_api") {
-            findings.push(finding("no_retired_api_calls", format!("{what} called a retired Harvest v1/v2 path")));
+            findings.push(finding(
+                "no_retired_api_calls",
+                format!("{what} called a retired Harvest v1/v2 path"),
+            ));
         }
         let injected = notes.iter().any(|n| n.starts_with("fault:"));
         if entry.get("status").and_then(Value::as_u64) == Some(429) && !injected {
-            findings.push(finding("rate_limit_kept", format!("{what} was refused with 429: the engine exceeded the rate limit")));
+            findings.push(finding(
+                "rate_limit_kept",
+                format!("{what} was refused with 429: the engine exceeded the rate limit"),
+            ));
         }
     }
 }

@@ -50,9 +50,14 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let read_error = |e: std::io::Error| InputError::Read { path: dir.display().to_string(), reason: e.to_string() };
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir).map_err(read_error)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let read_error = |e: std::io::Error| InputError::Read {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read_error)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -67,7 +72,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
 /// Reads, parses and validates one scenario file.
 pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InputError::Read { path: file.clone(), reason: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::Read { path: file.clone(), reason: e.to_string() })?;
     let scenario = parse(&text, &file)?;
     Ok(LoadedScenario { path: path.to_owned(), scenario })
 }
@@ -76,12 +82,18 @@ pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
 pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
     // Strict booleans: `on`, `no`, `yes` in a payload stay strings (a recommendation of `no`!).
     let options = serde_saphyr::options! { strict_booleans: true };
-    let scenario: Scenario = serde_saphyr::from_str_with_options(text, options).map_err(|error| {
-        let line = error.location().map(|l| l.line()).unwrap_or(1);
-        let message = error.render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
-        InputError::Invalid { file: file.to_owned(), line, message: tidy(&message) }
+    let scenario: Scenario =
+        serde_saphyr::from_str_with_options(text, options).map_err(|error| {
+            let line = error.location().map(|l| l.line()).unwrap_or(1);
+            let message = error
+                .render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
+            InputError::Invalid { file: file.to_owned(), line, message: tidy(&message) }
+        })?;
+    validate::check(&scenario).map_err(|(line, message)| InputError::Invalid {
+        file: file.to_owned(),
+        line,
+        message,
     })?;
-    validate::check(&scenario).map_err(|(line, message)| InputError::Invalid { file: file.to_owned(), line, message })?;
     Ok(scenario)
 }
 
@@ -123,7 +135,8 @@ given:
 
     #[test]
     fn unknown_step_kind_names_line() {
-        let message = error("  - greenhouse: { move: Ana Ruiz, to: Onsite }\n  - teleport: Ana Ruiz\n");
+        let message =
+            error("  - greenhouse: { move: Ana Ruiz, to: Onsite }\n  - teleport: Ana Ruiz\n");
         assert!(message.starts_with("s.yaml:12:"), "{message}");
         assert!(message.contains("teleport"), "{message}");
     }
@@ -133,7 +146,10 @@ given:
         let message = error("  - greenhouse: { move: Bob Stone, to: Onsite }\n");
         assert_eq!(message, "s.yaml:11: unknown candidate `Bob Stone` (not in given.candidates)");
         let message = error("  - greenhouse: { move: Ana Ruiz, to: Lunch }\n");
-        assert_eq!(message, "s.yaml:11: greenhouse move: job `Backend` has no stage `Lunch`; its stages: Review, Onsite, Offer");
+        assert_eq!(
+            message,
+            "s.yaml:11: greenhouse move: job `Backend` has no stage `Lunch`; its stages: Review, Onsite, Offer"
+        );
     }
 
     #[test]
@@ -147,7 +163,10 @@ given:
     #[test]
     fn wrong_type_names_line() {
         let message = error("  - iop: { feedback: Ana Ruiz, recommendation: maybe }\n");
-        assert!(message.starts_with("s.yaml:11: iop feedback: recommendation `maybe`"), "{message}");
+        assert!(
+            message.starts_with("s.yaml:11: iop feedback: recommendation `maybe`"),
+            "{message}"
+        );
         let message = parse("name: [1]\nsteps: []\n", "w.yaml").unwrap_err().to_string();
         assert!(message.starts_with("w.yaml:1:"), "{message}");
     }

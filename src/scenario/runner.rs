@@ -41,7 +41,12 @@ pub async fn run_all(
         on_result(&result);
         results.push(result);
     }
-    RunReport::new(options.seed, options.config_file.clone(), results, started.elapsed().as_millis() as u64)
+    RunReport::new(
+        options.seed,
+        options.config_file.clone(),
+        results,
+        started.elapsed().as_millis() as u64,
+    )
 }
 
 /// A scenario's own seed: the run's seed mixed with its file name, so one scenario replays
@@ -60,7 +65,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
     let started = Instant::now();
     let scenario = &loaded.scenario;
     let file = loaded.path.display().to_string();
-    let name = loaded.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name =
+        loaded.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let seed = scenario_seed(options.seed, &name);
     let start = scenario.start.unwrap_or_else(ManualClock::scenario_epoch);
 
@@ -93,12 +99,25 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
 }
 
 fn setup_failure(message: String) -> Failure {
-    Failure { step: 0, line: 1, description: "set up the world".into(), message, mismatches: Vec::new() }
+    Failure {
+        step: 0,
+        line: 1,
+        description: "set up the world".into(),
+        message,
+        mismatches: Vec::new(),
+    }
 }
 
-async fn drive(harness: &Harness, loaded: &LoadedScenario, options: &RunOptions, result: &mut ScenarioResult) {
+async fn drive(
+    harness: &Harness,
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    result: &mut ScenarioResult,
+) {
     let scenario = &loaded.scenario;
-    let ids = match world::seed(harness, &scenario.given, options.config.greenhouse.acting_user_id).await {
+    let ids = match world::seed(harness, &scenario.given, options.config.greenhouse.acting_user_id)
+        .await
+    {
         Ok(ids) => ids,
         Err(message) => {
             result.failure = Some(setup_failure(message));
@@ -137,7 +156,10 @@ async fn drive(harness: &Harness, loaded: &LoadedScenario, options: &RunOptions,
                 expects_dead_letters,
             });
         }
-        Err(message) => result.failure = Some(setup_failure(format!("could not read the final state: {message}"))),
+        Err(message) => {
+            result.failure =
+                Some(setup_failure(format!("could not read the final state: {message}")))
+        }
     }
 }
 
@@ -169,8 +191,10 @@ async fn run_step(harness: &Harness, ids: &Ids, step: &Step) -> Result<(), StepE
                 iop_journal: &snap.iop_journal,
                 candidates: &ids.candidates,
             };
-            let mismatches: Vec<expect::Mismatch> =
-                targets.iter().flat_map(|(target, spec)| expect::check(target, spec, &world)).collect();
+            let mismatches: Vec<expect::Mismatch> = targets
+                .iter()
+                .flat_map(|(target, spec)| expect::check(target, spec, &world))
+                .collect();
             if mismatches.is_empty() {
                 Ok(())
             } else {
@@ -193,9 +217,11 @@ struct Snapshot {
 
 async fn snapshot(harness: &Harness) -> Result<Snapshot, String> {
     let none = None::<&()>;
-    let greenhouse = harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/state", none).await?;
+    let greenhouse =
+        harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/state", none).await?;
     let iop = harness.control(Side::Iop, Method::GET, "/_rehearsal/state", none).await?;
-    let greenhouse_journal = harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
+    let greenhouse_journal =
+        harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
     let iop_journal = harness.control(Side::Iop, Method::GET, "/_rehearsal/journal", none).await?;
     let dead_letters = harness.engine.dead_letters().await.map_err(|e| e.to_string())?;
     let audit = harness.engine.audit_trail().await.map_err(|e| e.to_string())?;
@@ -212,10 +238,16 @@ async fn snapshot(harness: &Harness) -> Result<Snapshot, String> {
 /// A step in a few words, for reports.
 pub fn describe(step: &Step) -> String {
     match step {
-        Step::Greenhouse(action) => format!("greenhouse: {}", verbs(&serde_json::to_value(action).unwrap_or_default())),
-        Step::Iop(action) => format!("iop: {}", verbs(&serde_json::to_value(action).unwrap_or_default())),
+        Step::Greenhouse(action) => {
+            format!("greenhouse: {}", verbs(&serde_json::to_value(action).unwrap_or_default()))
+        }
+        Step::Iop(action) => {
+            format!("iop: {}", verbs(&serde_json::to_value(action).unwrap_or_default()))
+        }
         Step::Advance(text) => format!("advance {text}"),
-        Step::Expect(targets) => format!("expect {}", targets.keys().cloned().collect::<Vec<_>>().join(", ")),
+        Step::Expect(targets) => {
+            format!("expect {}", targets.keys().cloned().collect::<Vec<_>>().join(", "))
+        }
     }
 }
 
@@ -228,7 +260,9 @@ fn verbs(value: &Value) -> String {
         .collect();
     fields
         .iter()
-        .map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+        .map(|(k, v)| {
+            format!("{k}: {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -33,11 +33,17 @@ pub async fn greenhouse(harness: &Harness, ids: &Ids, step: &GreenhouseStep) -> 
     } else if let Some(name) = &step.reject {
         let rejection_reason_id = match &step.reason {
             Some(reason) => Some(
-                *ids.rejection_reasons.get(reason).ok_or_else(|| format!("unknown rejection reason `{reason}`"))?,
+                *ids.rejection_reasons
+                    .get(reason)
+                    .ok_or_else(|| format!("unknown rejection reason `{reason}`"))?,
             ),
             None => None,
         };
-        GhAction::RejectApplication { application_id: ids_of(ids, name)?.application_id, rejection_reason_id, notes: None }
+        GhAction::RejectApplication {
+            application_id: ids_of(ids, name)?.application_id,
+            rejection_reason_id,
+            notes: None,
+        }
     } else if let Some(name) = &step.unreject {
         GhAction::UnrejectApplication { application_id: ids_of(ids, name)?.application_id }
     } else if let Some(name) = &step.hire {
@@ -47,13 +53,18 @@ pub async fn greenhouse(harness: &Harness, ids: &Ids, step: &GreenhouseStep) -> 
             candidate_id: ids_of(ids, name)?.candidate_id,
             first_name: step.first_name.clone(),
             last_name: step.last_name.clone(),
-            email_addresses: step.email.as_ref().map(|e| vec![TypedValue { value: e.clone(), kind: "personal".into() }]),
+            email_addresses: step
+                .email
+                .as_ref()
+                .map(|e| vec![TypedValue { value: e.clone(), kind: "personal".into() }]),
             phone_numbers: None,
             time_zone: step.time_zone.clone(),
         }
     } else if let Some(name) = &step.delete_interview {
         let application_id = ids_of(ids, name)?.application_id;
-        let state: Value = harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/state", None::<&()>).await?;
+        let state: Value = harness
+            .control(Side::Greenhouse, Method::GET, "/_rehearsal/state", None::<&()>)
+            .await?;
         let interview_id = records(&state, "interviews")
             .filter(|i| i.get("application_id").and_then(Value::as_i64) == Some(application_id))
             .filter_map(|i| i.get("id").and_then(Value::as_i64))
@@ -63,15 +74,21 @@ pub async fn greenhouse(harness: &Harness, ids: &Ids, step: &GreenhouseStep) -> 
     } else {
         return Err("greenhouse step has no verb".into());
     };
-    let _: ActionOutcome = harness.control(Side::Greenhouse, Method::POST, "/_rehearsal/actions", Some(&action)).await?;
+    let _: ActionOutcome = harness
+        .control(Side::Greenhouse, Method::POST, "/_rehearsal/actions", Some(&action))
+        .await?;
     Ok(())
 }
 
 pub async fn iop(harness: &Harness, ids: &Ids, step: &IopStep) -> Result<(), String> {
-    let state: Value = harness.control(Side::Iop, Method::GET, "/_rehearsal/state", None::<&()>).await?;
+    let state: Value =
+        harness.control(Side::Iop, Method::GET, "/_rehearsal/state", None::<&()>).await?;
     let action = if let Some(name) = &step.submit_availability {
         let slots = step.slots.iter().map(|s| Slot { start_at: s.start, end_at: s.end }).collect();
-        IopAction::SubmitAvailability { scheduling_request_id: request_of(&state, ids, name)?.0, slots }
+        IopAction::SubmitAvailability {
+            scheduling_request_id: request_of(&state, ids, name)?.0,
+            slots,
+        }
     } else if let Some(name) = &step.schedule {
         let (request_id, request) = request_of(&state, ids, name)?;
         let minutes = requested_minutes(&request, step.interview.as_deref());
@@ -102,15 +119,26 @@ pub async fn iop(harness: &Harness, ids: &Ids, step: &IopStep) -> Result<(), Str
         }
     } else if let Some(name) = &step.cancel_interview {
         let interview_id = interview_of(&state, ids, name, step.interview.as_deref())?.0;
-        IopAction::CancelInterview { interview_id, reason: "other".into(), cancelled_by: "coordinator".into() }
+        IopAction::CancelInterview {
+            interview_id,
+            reason: "other".into(),
+            cancelled_by: "coordinator".into(),
+        }
     } else if let Some(name) = &step.candidate_declines {
-        IopAction::CandidateDeclines { scheduling_request_id: request_of(&state, ids, name)?.0, reason: step.reason.clone() }
+        IopAction::CandidateDeclines {
+            scheduling_request_id: request_of(&state, ids, name)?.0,
+            reason: step.reason.clone(),
+        }
     } else if let Some(name) = &step.no_show {
-        IopAction::MarkNoShow { interview_id: interview_of(&state, ids, name, step.interview.as_deref())?.0 }
+        IopAction::MarkNoShow {
+            interview_id: interview_of(&state, ids, name, step.interview.as_deref())?.0,
+        }
     } else if let Some(name) = &step.feedback {
         let interview_id = interview_of(&state, ids, name, step.interview.as_deref())?.0;
         let interviewer_id = match &step.interviewer {
-            Some(who) => Some(ids.iop_users.get(who).cloned().ok_or_else(|| format!("unknown user `{who}`"))?),
+            Some(who) => Some(
+                ids.iop_users.get(who).cloned().ok_or_else(|| format!("unknown user `{who}`"))?,
+            ),
             None => None,
         };
         IopAction::SubmitFeedback {
@@ -120,11 +148,15 @@ pub async fn iop(harness: &Harness, ids: &Ids, step: &IopStep) -> Result<(), Str
             notes: step.notes.clone(),
         }
     } else if let Some(name) = &step.cancel_request {
-        IopAction::CancelRequest { scheduling_request_id: request_of(&state, ids, name)?.0, reason: "manual".into() }
+        IopAction::CancelRequest {
+            scheduling_request_id: request_of(&state, ids, name)?.0,
+            reason: "manual".into(),
+        }
     } else {
         return Err("iop step has no verb".into());
     };
-    let _: ActionOutcome = harness.control(Side::Iop, Method::POST, "/_rehearsal/actions", Some(&action)).await?;
+    let _: ActionOutcome =
+        harness.control(Side::Iop, Method::POST, "/_rehearsal/actions", Some(&action)).await?;
     Ok(())
 }
 
@@ -143,15 +175,23 @@ fn status(record: &Value) -> &str {
 /// The candidate's newest open scheduling request (else the newest at all).
 fn request_of(state: &Value, ids: &Ids, name: &str) -> Result<(String, Value), String> {
     let application_id = ids_of(ids, name)?.application_id;
-    let mine: Vec<&Value> = records(state, "scheduling_requests").filter(|r| application_of(r) == Some(application_id)).collect();
+    let mine: Vec<&Value> = records(state, "scheduling_requests")
+        .filter(|r| application_of(r) == Some(application_id))
+        .collect();
     let chosen = mine.iter().rev().find(|r| !TERMINAL_REQUEST.contains(&status(r))).or(mine.last());
-    let request = chosen.ok_or_else(|| format!("the IOP has no scheduling request for `{name}`"))?;
+    let request =
+        chosen.ok_or_else(|| format!("the IOP has no scheduling request for `{name}`"))?;
     let id = request.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok((id, (*request).clone()))
 }
 
 /// The candidate's newest interview (by title when given), preferring one not cancelled.
-fn interview_of(state: &Value, ids: &Ids, name: &str, title: Option<&str>) -> Result<(String, Value), String> {
+fn interview_of(
+    state: &Value,
+    ids: &Ids,
+    name: &str,
+    title: Option<&str>,
+) -> Result<(String, Value), String> {
     let application_id = ids_of(ids, name)?.application_id;
     let mine: Vec<&Value> = records(state, "interviews")
         .filter(|i| application_of(i) == Some(application_id))
@@ -166,7 +206,9 @@ fn interview_of(state: &Value, ids: &Ids, name: &str, title: Option<&str>) -> Re
 fn requested_minutes(request: &Value, interview: Option<&str>) -> i64 {
     let requested = request.get("interviews_requested").and_then(Value::as_array);
     let chosen = requested.and_then(|list| {
-        list.iter().find(|i| interview.is_none_or(|name| i.get("name").and_then(Value::as_str) == Some(name)))
+        list.iter().find(|i| {
+            interview.is_none_or(|name| i.get("name").and_then(Value::as_str) == Some(name))
+        })
     });
     chosen.and_then(|i| i.get("duration_minutes")).and_then(Value::as_i64).unwrap_or(60)
 }
@@ -185,5 +227,8 @@ fn interview_length(interview: &Value) -> Duration {
 }
 
 fn interviewers(ids: &Ids, names: &[String]) -> Result<Vec<String>, String> {
-    names.iter().map(|n| ids.iop_users.get(n).cloned().ok_or_else(|| format!("unknown user `{n}`"))).collect()
+    names
+        .iter()
+        .map(|n| ids.iop_users.get(n).cloned().ok_or_else(|| format!("unknown user `{n}`")))
+        .collect()
 }

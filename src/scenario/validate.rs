@@ -37,7 +37,13 @@ pub fn check(scenario: &Scenario) -> Result<(), Problem> {
                 }
                 for target in targets.keys() {
                     if !TARGETS.contains(&target.as_str()) {
-                        return Err((line, format!("expect: unknown target `{target}`; known: {}", TARGETS.join(", "))));
+                        return Err((
+                            line,
+                            format!(
+                                "expect: unknown target `{target}`; known: {}",
+                                TARGETS.join(", ")
+                            ),
+                        ));
                     }
                 }
             }
@@ -47,10 +53,14 @@ pub fn check(scenario: &Scenario) -> Result<(), Problem> {
 }
 
 fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
-    let mut names = Names { users: BTreeSet::new(), jobs: BTreeMap::new(), candidates: BTreeMap::new() };
+    let mut names =
+        Names { users: BTreeSet::new(), jobs: BTreeMap::new(), candidates: BTreeMap::new() };
     for user in &scenario.given.users {
         if !names.users.insert(user.value.name.as_str()) {
-            return Err((user.referenced.line(), format!("user `{}` is defined twice", user.value.name)));
+            return Err((
+                user.referenced.line(),
+                format!("user `{}` is defined twice", user.value.name),
+            ));
         }
     }
     for job in &scenario.given.jobs {
@@ -69,7 +79,10 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
                     if let super::model::InterviewSpec::Full(i) = interview {
                         for who in &i.interviewers {
                             if !names.users.contains(who.as_str()) {
-                                return Err((line, format!("interview `{}` names unknown user `{who}`", i.name)));
+                                return Err((
+                                    line,
+                                    format!("interview `{}` names unknown user `{who}`", i.name),
+                                ));
                             }
                         }
                     }
@@ -84,17 +97,30 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
         let line = candidate.referenced.line();
         let c = &candidate.value;
         let Some(stages) = names.jobs.get(c.applies_to.as_str()) else {
-            return Err((line, format!("candidate `{}` applies to unknown job `{}`", c.name, c.applies_to)));
+            return Err((
+                line,
+                format!("candidate `{}` applies to unknown job `{}`", c.name, c.applies_to),
+            ));
         };
         if let Some(stage) = &c.stage
             && !stages.contains(&stage.as_str())
         {
-            return Err((line, format!("candidate `{}`: job `{}` has no stage `{stage}`", c.name, c.applies_to)));
+            return Err((
+                line,
+                format!("candidate `{}`: job `{}` has no stage `{stage}`", c.name, c.applies_to),
+            ));
         }
         if let Some(status) = &c.status
             && !STATUSES.contains(&status.as_str())
         {
-            return Err((line, format!("candidate `{}`: status `{status}` is not one of {}", c.name, STATUSES.join(", "))));
+            return Err((
+                line,
+                format!(
+                    "candidate `{}`: status `{status}` is not one of {}",
+                    c.name,
+                    STATUSES.join(", ")
+                ),
+            ));
         }
         if names.candidates.insert(c.name.as_str(), c.applies_to.as_str()).is_some() {
             return Err((line, format!("candidate `{}` is defined twice", c.name)));
@@ -104,11 +130,19 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
 }
 
 fn candidate<'a>(names: &'a Names<'_>, name: &str) -> Result<&'a str, String> {
-    names.candidates.get(name).copied().ok_or_else(|| format!("unknown candidate `{name}` (not in given.candidates)"))
+    names
+        .candidates
+        .get(name)
+        .copied()
+        .ok_or_else(|| format!("unknown candidate `{name}` (not in given.candidates)"))
 }
 
-fn one_verb<'a>(verbs: &[(&'a str, &'a Option<String>)], side: &str) -> Result<(&'a str, &'a str), String> {
-    let set: Vec<(&str, &str)> = verbs.iter().filter_map(|(verb, value)| value.as_deref().map(|v| (*verb, v))).collect();
+fn one_verb<'a>(
+    verbs: &[(&'a str, &'a Option<String>)],
+    side: &str,
+) -> Result<(&'a str, &'a str), String> {
+    let set: Vec<(&str, &str)> =
+        verbs.iter().filter_map(|(verb, value)| value.as_deref().map(|v| (*verb, v))).collect();
     match set.as_slice() {
         [one] => Ok(*one),
         [] => Err(format!(
@@ -139,7 +173,10 @@ fn check_greenhouse(step: &GreenhouseStep, names: &Names<'_>) -> Result<(), Stri
         let to = step.to.as_deref().ok_or("greenhouse move needs `to: <stage name>`")?;
         let stages = names.jobs.get(job).cloned().unwrap_or_default();
         if !stages.contains(&to) {
-            return Err(format!("greenhouse move: job `{job}` has no stage `{to}`; its stages: {}", stages.join(", ")));
+            return Err(format!(
+                "greenhouse move: job `{job}` has no stage `{to}`; its stages: {}",
+                stages.join(", ")
+            ));
         }
     }
     Ok(())
@@ -162,13 +199,16 @@ fn check_iop(step: &IopStep, names: &Names<'_>) -> Result<(), String> {
     candidate(names, who)?;
     match verb {
         "schedule" | "reschedule" if step.at.is_some() == step.on.is_some() => {
-            return Err(format!("iop {verb} needs exactly one of `at: <UTC time>` (timed) or `on: <date>` (all-day)"));
+            return Err(format!(
+                "iop {verb} needs exactly one of `at: <UTC time>` (timed) or `on: <date>` (all-day)"
+            ));
         }
         "submit_availability" if step.slots.is_empty() => {
             return Err("iop submit_availability needs `slots: [{start, end}]`".into());
         }
         "feedback" => {
-            let recommendation = step.recommendation.as_deref().ok_or("iop feedback needs `recommendation`")?;
+            let recommendation =
+                step.recommendation.as_deref().ok_or("iop feedback needs `recommendation`")?;
             if !RECOMMENDATIONS.contains(&recommendation) {
                 return Err(format!(
                     "iop feedback: recommendation `{recommendation}` is not one of {}",

@@ -35,7 +35,11 @@ fn split_name(name: &str) -> (String, String) {
 }
 
 /// Seeds both mocks and wires the IOP's webhooks to the engine.
-pub async fn seed(harness: &Harness, given: &Given, acting_user_id: Option<i64>) -> Result<Ids, String> {
+pub async fn seed(
+    harness: &Harness,
+    given: &Given,
+    acting_user_id: Option<i64>,
+) -> Result<Ids, String> {
     let mut seed = gh::Seed::default();
     if let Some(id) = acting_user_id {
         seed.users.push(gh::SeedUser {
@@ -60,13 +64,21 @@ pub async fn seed(harness: &Harness, given: &Given, acting_user_id: Option<i64>)
     }
     for job in &given.jobs {
         let stages = job.value.stages.iter().map(seed_stage).collect();
-        seed.jobs.push(gh::SeedJob { key: job.value.name.clone(), id: job.value.id, name: job.value.name.clone(), stages });
+        seed.jobs.push(gh::SeedJob {
+            key: job.value.name.clone(),
+            id: job.value.id,
+            name: job.value.name.clone(),
+            stages,
+        });
     }
     for candidate in &given.candidates {
         let c = &candidate.value;
         let (first_name, last_name) = split_name(&c.name);
         let typed = |value: &Option<String>, kind: &str| {
-            value.iter().map(|v| gh::TypedValue { value: v.clone(), kind: kind.into() }).collect::<Vec<_>>()
+            value
+                .iter()
+                .map(|v| gh::TypedValue { value: v.clone(), kind: kind.into() })
+                .collect::<Vec<_>>()
         };
         seed.candidates.push(gh::SeedCandidate {
             key: c.name.clone(),
@@ -85,18 +97,28 @@ pub async fn seed(harness: &Harness, given: &Given, acting_user_id: Option<i64>)
             }],
         });
     }
-    let seeded: gh::Seeded = harness.control(Side::Greenhouse, Method::POST, "/_rehearsal/seed", Some(&seed)).await?;
+    let seeded: gh::Seeded =
+        harness.control(Side::Greenhouse, Method::POST, "/_rehearsal/seed", Some(&seed)).await?;
 
-    let mut ids = Ids { gh_users: seeded.users.clone(), rejection_reasons: seeded.rejection_reasons.clone(), ..Ids::default() };
+    let mut ids = Ids {
+        gh_users: seeded.users.clone(),
+        rejection_reasons: seeded.rejection_reasons.clone(),
+        ..Ids::default()
+    };
     for (job, seeded_job) in &seeded.jobs {
-        let stages = seeded_job.stages.iter().map(|(name, stage)| (name.clone(), stage.id)).collect();
+        let stages =
+            seeded_job.stages.iter().map(|(name, stage)| (name.clone(), stage.id)).collect();
         ids.stages.insert(job.clone(), stages);
     }
     for candidate in &given.candidates {
         let name = &candidate.value.name;
-        let seeded_candidate = seeded.candidates.get(name).ok_or_else(|| format!("the mock did not seed `{name}`"))?;
+        let seeded_candidate =
+            seeded.candidates.get(name).ok_or_else(|| format!("the mock did not seed `{name}`"))?;
         let application_id = seeded_candidate.applications.first().copied().unwrap_or_default();
-        ids.candidates.insert(name.clone(), CandidateIds { candidate_id: seeded_candidate.id, application_id });
+        ids.candidates.insert(
+            name.clone(),
+            CandidateIds { candidate_id: seeded_candidate.id, application_id },
+        );
         ids.candidate_jobs.insert(name.clone(), candidate.value.applies_to.clone());
     }
 
@@ -117,14 +139,17 @@ pub async fn seed(harness: &Harness, given: &Given, acting_user_id: Option<i64>)
             secrets: vec![harness.iop_webhook_secret.clone()],
         }),
     };
-    let seeded: iop::Seeded = harness.control(Side::Iop, Method::POST, "/_rehearsal/seed", Some(&iop_seed)).await?;
+    let seeded: iop::Seeded =
+        harness.control(Side::Iop, Method::POST, "/_rehearsal/seed", Some(&iop_seed)).await?;
     ids.iop_users = seeded.users;
     Ok(ids)
 }
 
 fn seed_stage(stage: &StageSpec) -> gh::SeedStage {
     match stage {
-        StageSpec::Name(name) => gh::SeedStage { name: name.clone(), id: None, interviews: Vec::new() },
+        StageSpec::Name(name) => {
+            gh::SeedStage { name: name.clone(), id: None, interviews: Vec::new() }
+        }
         StageSpec::Full(full) => gh::SeedStage {
             name: full.name.clone(),
             id: full.id,

@@ -116,22 +116,52 @@ pub trait Store: Send + Sync {
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
     async fn pending_count(&self) -> Result<u64, StoreError>;
     async fn complete(&self, id: i64) -> Result<(), StoreError>;
-    async fn retry_later(&self, id: i64, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), StoreError>;
-    async fn dead_letter(&self, item: &InboxItem, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn retry_later(
+        &self,
+        id: i64,
+        attempts: u32,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    async fn dead_letter(
+        &self,
+        item: &InboxItem,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     async fn request_links(&self, application_id: i64) -> Result<Vec<RequestLink>, StoreError>;
-    async fn request_links_for_candidate(&self, candidate_id: i64) -> Result<Vec<RequestLink>, StoreError>;
+    async fn request_links_for_candidate(
+        &self,
+        candidate_id: i64,
+    ) -> Result<Vec<RequestLink>, StoreError>;
     async fn request_link(&self, request_id: &str) -> Result<Option<RequestLink>, StoreError>;
-    async fn put_request_link(&self, link: &RequestLink, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn put_request_link(
+        &self,
+        link: &RequestLink,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
-    async fn interview_link(&self, iop_interview_id: &str) -> Result<Option<InterviewLink>, StoreError>;
-    async fn interview_link_by_gh(&self, gh_interview_id: i64) -> Result<Option<InterviewLink>, StoreError>;
+    async fn interview_link(
+        &self,
+        iop_interview_id: &str,
+    ) -> Result<Option<InterviewLink>, StoreError>;
+    async fn interview_link_by_gh(
+        &self,
+        gh_interview_id: i64,
+    ) -> Result<Option<InterviewLink>, StoreError>;
     async fn put_interview_link(&self, link: &InterviewLink) -> Result<(), StoreError>;
 
     async fn feedback_link(&self, feedback_id: &str) -> Result<Option<FeedbackLink>, StoreError>;
     async fn put_feedback_link(&self, link: &FeedbackLink) -> Result<(), StoreError>;
 
-    async fn audit(&self, at: DateTime<Utc>, inbox_id: Option<i64>, action: &str, detail: &str) -> Result<(), StoreError>;
+    async fn audit(
+        &self,
+        at: DateTime<Utc>,
+        inbox_id: Option<i64>,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -11,8 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, RequestLink, Source, Store, StoreError,
-    stamp, unstamp,
+    AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, RequestLink, Source,
+    Store, StoreError, stamp, unstamp,
 };
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
@@ -36,7 +36,8 @@ impl SqliteStore {
             // FULL: an event acknowledged to a webhook sender survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
@@ -48,11 +49,12 @@ impl SqliteStore {
             .await
             .map_err(err)?;
         for (version, sql) in MIGRATIONS {
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(err)?;
             if done.is_some() {
                 continue;
             }
@@ -113,7 +115,11 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(err)?;
-        if result.rows_affected() == 0 { Ok(Enqueued::Duplicate) } else { Ok(Enqueued::New(result.last_insert_rowid())) }
+        if result.rows_affected() == 0 {
+            Ok(Enqueued::Duplicate)
+        } else {
+            Ok(Enqueued::New(result.last_insert_rowid()))
+        }
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
@@ -140,10 +146,11 @@ impl Store for SqliteStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<String> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM inbox WHERE status = 'pending'")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
+        let next: Option<String> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM inbox WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(err)?;
         next.as_deref().map(unstamp).transpose()
     }
 
@@ -164,19 +171,32 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn retry_later(&self, id: i64, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
-            .bind(i64::from(attempts))
-            .bind(stamp(at))
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
+    async fn retry_later(
+        &self,
+        id: i64,
+        attempts: u32,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(i64::from(attempts))
+        .bind(stamp(at))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
         Ok(())
     }
 
-    async fn dead_letter(&self, item: &InboxItem, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn dead_letter(
+        &self,
+        item: &InboxItem,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query("UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?")
             .bind(reason)
@@ -200,20 +220,27 @@ impl Store for SqliteStore {
     }
 
     async fn request_links(&self, application_id: i64) -> Result<Vec<RequestLink>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM request_links WHERE application_id = ? ORDER BY created_at, request_id")
-            .bind(application_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
+        let rows = sqlx::query(
+            "SELECT * FROM request_links WHERE application_id = ? ORDER BY created_at, request_id",
+        )
+        .bind(application_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
         Ok(rows.iter().map(request_link).collect())
     }
 
-    async fn request_links_for_candidate(&self, candidate_id: i64) -> Result<Vec<RequestLink>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM request_links WHERE candidate_id = ? ORDER BY created_at, request_id")
-            .bind(candidate_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
+    async fn request_links_for_candidate(
+        &self,
+        candidate_id: i64,
+    ) -> Result<Vec<RequestLink>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM request_links WHERE candidate_id = ? ORDER BY created_at, request_id",
+        )
+        .bind(candidate_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
         Ok(rows.iter().map(request_link).collect())
     }
 
@@ -226,7 +253,11 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(request_link))
     }
 
-    async fn put_request_link(&self, link: &RequestLink, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn put_request_link(
+        &self,
+        link: &RequestLink,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, status, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -245,7 +276,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn interview_link(&self, iop_interview_id: &str) -> Result<Option<InterviewLink>, StoreError> {
+    async fn interview_link(
+        &self,
+        iop_interview_id: &str,
+    ) -> Result<Option<InterviewLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM interview_links WHERE iop_interview_id = ?")
             .bind(iop_interview_id)
             .fetch_optional(&self.pool)
@@ -254,7 +288,10 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(interview_link))
     }
 
-    async fn interview_link_by_gh(&self, gh_interview_id: i64) -> Result<Option<InterviewLink>, StoreError> {
+    async fn interview_link_by_gh(
+        &self,
+        gh_interview_id: i64,
+    ) -> Result<Option<InterviewLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM interview_links WHERE gh_interview_id = ?")
             .bind(gh_interview_id)
             .fetch_optional(&self.pool)
@@ -307,7 +344,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn audit(&self, at: DateTime<Utc>, inbox_id: Option<i64>, action: &str, detail: &str) -> Result<(), StoreError> {
+    async fn audit(
+        &self,
+        at: DateTime<Utc>,
+        inbox_id: Option<i64>,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO audit (at, inbox_id, action, detail) VALUES (?, ?, ?, ?)")
             .bind(stamp(at))
             .bind(inbox_id)
@@ -320,10 +363,12 @@ impl Store for SqliteStore {
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        let rows = sqlx::query("SELECT source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
+        let rows = sqlx::query(
+            "SELECT source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
         rows.iter()
             .map(|row| {
                 Ok(DeadLetter {
@@ -366,12 +411,19 @@ mod tests {
         let now = ManualClock::scenario_epoch();
 
         let store = SqliteStore::open(&path).await.unwrap();
-        let first = store.enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now).await.unwrap();
+        let first = store
+            .enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now)
+            .await
+            .unwrap();
         assert!(matches!(first, Enqueued::New(_)));
-        let again = store.enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now).await.unwrap();
+        let again = store
+            .enqueue(Source::Greenhouse, "e1", "candidate_stage_change", "{}", now)
+            .await
+            .unwrap();
         assert_eq!(again, Enqueued::Duplicate);
         // The same id from the other side is a different event.
-        let other = store.enqueue(Source::Iop, "e1", "interview.scheduled", "{}", now).await.unwrap();
+        let other =
+            store.enqueue(Source::Iop, "e1", "interview.scheduled", "{}", now).await.unwrap();
         assert!(matches!(other, Enqueued::New(_)));
         drop(store);
 

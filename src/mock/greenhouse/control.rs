@@ -149,7 +149,10 @@ pub struct SeededCandidate {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Moves to a job interview stage of the same job (any direction, skipping allowed).
-    MoveApplication { application_id: i64, to_stage_id: i64 },
+    MoveApplication {
+        application_id: i64,
+        to_stage_id: i64,
+    },
     RejectApplication {
         application_id: i64,
         /// The first rejection reason when absent.
@@ -158,8 +161,12 @@ pub enum Action {
         #[serde(default)]
         notes: Option<String>,
     },
-    UnrejectApplication { application_id: i64 },
-    HireApplication { application_id: i64 },
+    UnrejectApplication {
+        application_id: i64,
+    },
+    HireApplication {
+        application_id: i64,
+    },
     /// Replaces the given fields; collections replace whole.
     UpdateCandidate {
         candidate_id: i64,
@@ -175,7 +182,9 @@ pub enum Action {
         time_zone: Option<String>,
     },
     /// A coordinator deletes a scheduled interview in the UI (fires `interview_deleted`).
-    DeleteInterview { interview_id: i64 },
+    DeleteInterview {
+        interview_id: i64,
+    },
 }
 
 /// `PUT /_rehearsal/webhook`: where recruiting webhooks go and the secret they are signed with.

@@ -59,7 +59,10 @@ pub struct Slot {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// The candidate submits availability (→ `availability_received`).
-    SubmitAvailability { scheduling_request_id: String, slots: Vec<Slot> },
+    SubmitAvailability {
+        scheduling_request_id: String,
+        slots: Vec<Slot>,
+    },
     /// A coordinator (or the candidate, self-scheduling) books one requested interview
     /// (→ request `scheduled`, `interview.scheduled`). `created_id` is the `int_…` id.
     ScheduleInterview {
@@ -117,9 +120,17 @@ pub enum Action {
         #[serde(default = "manual")]
         reason: String,
     },
-    MarkNoShow { interview_id: String },
-    RevertNoShow { interview_id: String },
-    InterviewerResponds { interview_id: String, user_id: String, response_status: String },
+    MarkNoShow {
+        interview_id: String,
+    },
+    RevertNoShow {
+        interview_id: String,
+    },
+    InterviewerResponds {
+        interview_id: String,
+        user_id: String,
+        response_status: String,
+    },
     /// Feedback is accepted in any interview state. `created_id` is the `fb_…` id.
     SubmitFeedback {
         interview_id: String,
@@ -137,9 +148,15 @@ pub enum Action {
         #[serde(default)]
         notes: Option<String>,
     },
-    DeleteFeedback { feedback_id: String },
-    DeactivateUser { user_id: String },
-    DisconnectCalendar { user_id: String },
+    DeleteFeedback {
+        feedback_id: String,
+    },
+    DeactivateUser {
+        user_id: String,
+    },
+    DisconnectCalendar {
+        user_id: String,
+    },
 }
 
 fn utc() -> String {

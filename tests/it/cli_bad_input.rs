@@ -1,0 +1,106 @@
+//! Every kind of unusable input gets one clear error naming the file and line, exit code 2,
+//! and never a panic.
+
+use crate::helpers::{GIVEN, rehearsal, write};
+
+fn assert_bad_input(run: &crate::helpers::Run, needle: &str) {
+    assert_eq!(run.code, 2, "exit code; stderr: {}", run.stderr);
+    assert!(run.stderr.contains(needle), "stderr lacks {needle:?}: {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "one error: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn missing_folder() {
+    let run = rehearsal(&["run", "no/such/folder"]);
+    assert_bad_input(&run, "error: no/such/folder: no such file or folder");
+}
+
+#[test]
+fn empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().display().to_string();
+    let run = rehearsal(&["run", &path]);
+    assert_bad_input(&run, &format!("error: {path}: no scenario files (*.yaml, *.yml) found"));
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "broken.yaml",
+        "name: broken\nsteps:\n  - advance: 1h\n   - advance: [2h\n",
+    );
+    let run = rehearsal(&["run", &file.display().to_string()]);
+    assert_bad_input(&run, &format!("{}:4:", file.display()));
+}
+
+#[test]
+fn unknown_step_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name: t\n{GIVEN}steps:\n  - greenhouse: {{ move: Ana Ruiz, to: Onsite }}\n  - teleport: Ana Ruiz\n"
+    );
+    let file = write(dir.path(), "unknown-step.yaml", &text);
+    let run = rehearsal(&["run", &file.display().to_string()]);
+    assert_bad_input(&run, &format!("{}:16: unknown variant `teleport`", file.display()));
+}
+
+#[test]
+fn unknown_candidate_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        format!("name: t\n{GIVEN}steps:\n  - greenhouse: {{ move: Bob Stone, to: Onsite }}\n");
+    let file = write(dir.path(), "unknown-candidate.yaml", &text);
+    let run = rehearsal(&["run", &file.display().to_string()]);
+    assert_bad_input(
+        &run,
+        &format!("{}:15: unknown candidate `Bob Stone` (not in given.candidates)", file.display()),
+    );
+}
+
+#[test]
+fn unknown_stage_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("name: t\n{GIVEN}steps:\n  - greenhouse: {{ move: Ana Ruiz, to: Lunch }}\n");
+    let file = write(dir.path(), "unknown-stage.yaml", &text);
+    let run = rehearsal(&["run", &file.display().to_string()]);
+    assert_bad_input(
+        &run,
+        &format!(
+            "{}:15: greenhouse move: job `Backend Engineer` has no stage `Lunch`",
+            file.display()
+        ),
+    );
+}
+
+#[test]
+fn wrong_type_and_bad_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad-duration.yaml",
+        &format!("name: t\n{GIVEN}steps:\n  - advance: soon\n"),
+    );
+    let run = rehearsal(&["run", &file.display().to_string()]);
+    assert_bad_input(&run, &format!("{}:15: advance: `soon` is not a duration", file.display()));
+
+    let file = write(dir.path(), "wrong-type.yaml", "name: [not, a, string]\nsteps: []\n");
+    let run = rehearsal(&["validate", &file.display().to_string()]);
+    assert_bad_input(&run, &format!("{}:1:", file.display()));
+}
+
+#[test]
+fn broken_engine_config_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        write(dir.path(), "engine.toml", "[greenhouse]\nbase_url = \"http://x\"\nbogus = 1\n");
+    let run = rehearsal(&["run", "scenarios/", "--config", &config.display().to_string()]);
+    assert_bad_input(&run, &format!("{}:3: unknown field `bogus`", config.display()));
+}

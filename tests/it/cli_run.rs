@@ -1,0 +1,99 @@
+//! The main job through the CLI: the bundled scenarios pass, the reports say so, and a wrong
+//! expectation makes the harness say no.
+
+use serde_json::Value;
+
+use crate::helpers::{GIVEN, rehearsal, write};
+
+#[test]
+fn bundled_scenarios_pass_and_json_report_says_so() {
+    let run = rehearsal(&["run", "scenarios/", "--seed", "42", "--format", "json"]);
+    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("stdout is the JSON report");
+    assert_eq!(report["seed"], 42);
+    assert_eq!(report["failed"], 0);
+    let scenarios = report["scenarios"].as_array().expect("scenarios array");
+    let names: Vec<&str> = scenarios.iter().filter_map(|s| s["file"].as_str()).collect();
+    for wanted in ["candidate-declines.yaml", "late-feedback.yaml", "stage-skip.yaml"] {
+        let scenario = scenarios
+            .iter()
+            .find(|s| s["file"].as_str().is_some_and(|f| f.ends_with(wanted)))
+            .unwrap_or_else(|| panic!("{wanted} not in {names:?}"));
+        assert_eq!(scenario["status"], "passed", "{scenario:#}");
+        assert_eq!(scenario["findings"], Value::Array(vec![]), "{scenario:#}");
+        assert_eq!(scenario["steps_run"], scenario["steps"]);
+    }
+    // Virtual time: the late-feedback scenario spans days of virtual time.
+    let late = scenarios
+        .iter()
+        .find(|s| s["file"].as_str().is_some_and(|f| f.ends_with("late-feedback.yaml")))
+        .unwrap();
+    assert!(late["virtual_seconds"].as_i64().unwrap() >= 5 * 24 * 3600, "{late:#}");
+    // The human lines went to stderr, leaving stdout to the JSON.
+    assert!(run.stderr.contains("PASS"), "{}", run.stderr);
+}
+
+#[test]
+fn junit_report_has_one_testcase_per_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.xml");
+    let run = rehearsal(&[
+        "run",
+        "scenarios/",
+        "--seed",
+        "7",
+        "--format",
+        "junit",
+        "--output",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let xml = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(run.stdout.contains("3 passed, 0 failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("seed 7"), "{}", run.stdout);
+}
+
+const WRONG: &str = "steps:
+  - greenhouse: { move: Ana Ruiz, to: Onsite }
+  - expect:
+      iop.scheduling_requests: { candidate: Ana Ruiz, count: 1, status: scheduled }
+";
+
+#[test]
+fn a_wrong_expectation_fails_with_exit_1_and_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "wrong.yaml", &format!("name: wrong on purpose\n{GIVEN}{WRONG}"));
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "1"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("FAIL wrong on purpose"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("step 2 at line 16: expect iop.scheduling_requests"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("expected exactly 1 matching record(s) in iop.scheduling_requests, found 0"),
+        "{}",
+        run.stdout
+    );
+    // Side by side: what was expected, and what the IOP really holds.
+    assert!(run.stdout.contains("\"status\": \"scheduled\""), "{}", run.stdout);
+    assert!(run.stdout.contains("\"status\": \"availability_requested\""), "{}", run.stdout);
+    assert!(run.stdout.contains("0 passed, 1 failed"), "{}", run.stdout);
+
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "1", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let failure = &report["scenarios"][0]["failure"];
+    assert_eq!(failure["step"], 2);
+    assert_eq!(failure["line"], 16);
+    assert_eq!(failure["mismatches"][0]["found"][0]["status"], "availability_requested");
+
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "1", "--format", "junit"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("<failure"), "{}", run.stdout);
+    assert!(run.stdout.contains("seed: "), "{}", run.stdout);
+}

@@ -1,0 +1,5 @@
+//! Integration tests: one binary, helpers shared.
+
+mod cli_bad_input;
+mod cli_run;
+mod helpers;
