@@ -563,7 +563,7 @@ async fn failed_delivery_is_retried_with_the_same_event_id() {
     rig.clock.advance(Duration::minutes(1));
     let second = control(&rig.router, "POST", "deliver", Value::Null).await.body;
     assert_eq!(second["delivered"], 1);
-    let received = received.lock().unwrap();
+    let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2);
     assert_eq!(received[0].0["greenhouse-event-id"], received[1].0["greenhouse-event-id"]);
     assert_eq!(received[0].1, received[1].1, "the same bytes are re-sent");

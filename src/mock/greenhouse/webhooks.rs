@@ -333,8 +333,8 @@ fn current_stage(state: &State, app: &Application) -> Value {
             let scheduled = state
                 .interviews
                 .values()
-                .filter(|i| i.application_id == app.id && i.job_interview_id == step.id)
-                .last();
+                .rev()
+                .find(|i| i.application_id == app.id && i.job_interview_id == step.id);
             // TODO(fidelity): the webhook's interviewer `status` vocabulary is undocumented;
             // the calendar response status is sent.
             let interviewers: Vec<Value> = scheduled
