@@ -2,7 +2,7 @@
 //! applications, and rejection reasons. A seed applies whole or not at all.
 
 use super::control::{
-    Seed, SeedCandidate, SeedJob, Seeded, SeededCandidate, SeededJob, SeededStage,
+    Seed, SeedApplication, SeedCandidate, SeedJob, Seeded, SeededCandidate, SeededJob, SeededStage,
 };
 use super::ops;
 use super::state::{
@@ -219,52 +219,63 @@ fn seed_candidate(
     let mut seeded = SeededCandidate { id: candidate_id, applications: Vec::new() };
     for (index, application) in seed.applications.iter().enumerate() {
         let what = format!("{what} application {index}");
-        let job_id = *state
-            .job_keys
-            .get(&application.job_key)
-            .ok_or(format!("unknown job key `{}` in {what}", application.job_key))?;
-        let stage_id = match &application.stage {
-            Some(name) => {
-                state.stages.values().find(|s| s.job_id == job_id && s.name == *name).map(|s| s.id)
-            }
-            None => ops::first_stage(state, job_id),
-        }
-        .ok_or(format!(
-            "unknown stage `{}` in {what}",
-            application.stage.as_deref().unwrap_or("<first>")
-        ))?;
-        let status = match application.status.as_deref() {
-            None | Some("in_process") => AppStatus::InProcess,
-            Some("rejected") => AppStatus::Rejected,
-            Some("hired") => AppStatus::Hired,
-            Some(other) => {
-                return Err(format!(
-                    "unknown status `{other}` in {what}; use in_process, rejected or hired"
-                ));
-            }
-        };
-        let rejected = status == AppStatus::Rejected;
-        let app_id = take_id(state, Collection::Applications, application.id, &what)?;
-        let record = Application {
-            id: app_id,
-            candidate_id,
-            job_id,
-            status,
-            stage_row_id: 0,
-            job_stage_id: stage_id,
-            rejection_reason_id: if rejected {
-                state.rejection_reasons.keys().next().copied()
-            } else {
-                None
-            },
-            rejected_at: rejected.then_some(now),
-            created_at: now,
-            updated_at: now,
-            last_activity_at: now,
-        };
-        state.applications.insert(app_id, record);
-        ops::enter_stage(state, app_id, stage_id, now);
+        let app_id = seed_application(state, candidate_id, application, &what, now)?;
         seeded.applications.push(app_id);
     }
     Ok(seeded)
+}
+
+fn seed_application(
+    state: &mut State,
+    candidate_id: Id,
+    application: &SeedApplication,
+    what: &str,
+    now: Instant,
+) -> Result<Id, String> {
+    let job_id = *state
+        .job_keys
+        .get(&application.job_key)
+        .ok_or(format!("unknown job key `{}` in {what}", application.job_key))?;
+    let stage_id = match &application.stage {
+        Some(name) => {
+            state.stages.values().find(|s| s.job_id == job_id && s.name == *name).map(|s| s.id)
+        }
+        None => ops::first_stage(state, job_id),
+    }
+    .ok_or(format!(
+        "unknown stage `{}` in {what}",
+        application.stage.as_deref().unwrap_or("<first>")
+    ))?;
+    let status = match application.status.as_deref() {
+        None | Some("in_process") => AppStatus::InProcess,
+        Some("rejected") => AppStatus::Rejected,
+        Some("hired") => AppStatus::Hired,
+        Some(other) => {
+            return Err(format!(
+                "unknown status `{other}` in {what}; use in_process, rejected or hired"
+            ));
+        }
+    };
+    let rejected = status == AppStatus::Rejected;
+    let app_id = take_id(state, Collection::Applications, application.id, what)?;
+    let record = Application {
+        id: app_id,
+        candidate_id,
+        job_id,
+        status,
+        stage_row_id: 0,
+        job_stage_id: stage_id,
+        rejection_reason_id: if rejected {
+            state.rejection_reasons.keys().next().copied()
+        } else {
+            None
+        },
+        rejected_at: rejected.then_some(now),
+        created_at: now,
+        updated_at: now,
+        last_activity_at: now,
+    };
+    state.applications.insert(app_id, record);
+    ops::enter_stage(state, app_id, stage_id, now);
+    Ok(app_id)
 }

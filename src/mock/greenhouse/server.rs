@@ -191,12 +191,13 @@ impl MockGreenhouse {
     }
 
     fn v3(&self, call: &Call) -> Reply {
-        let Some(route) = Route::parse(&call.method, &call.path) else {
-            return reply::not_found();
-        };
         let now = self.now();
         let config = &self.shared.config;
         let mut inner = self.lock();
+        let Some(route) = Route::parse(&call.method, &call.path) else {
+            // Unknown routes answer before authentication, still with rate-limit headers.
+            return rate::anonymous_headers(reply::not_found(), inner.rate_limit, now);
+        };
 
         let grant = match auth::bearer(&inner, &call.headers, now) {
             Ok(grant) => grant,

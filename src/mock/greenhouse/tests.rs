@@ -304,9 +304,10 @@ async fn unknown_routes_are_404_before_auth_and_v1_is_retired() {
     let rig = rig();
     let unknown = send(&rig.router, "GET", "/v3/nonsense", &[], Body::empty()).await;
     assert_eq!(
-        (unknown.status, unknown.body),
+        (unknown.status, unknown.body.clone()),
         (StatusCode::NOT_FOUND, json!({"message": "Resource not found"}))
     );
+    assert_eq!(unknown.header("x-ratelimit-limit"), "50");
     let unauthenticated = send(&rig.router, "GET", "/v3/candidates", &[], Body::empty()).await;
     assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
 
