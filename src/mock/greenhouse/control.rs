@@ -195,6 +195,87 @@ pub struct WebhookEndpoint {
     pub secret: String,
 }
 
+/// `PUT /_rehearsal/faults`: replaces the whole fault set. An absent `rate_limit_per_window`
+/// restores the configured limit; absent `api`/`webhooks` mean no such faults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Requests allowed per 30 s window and client from now on.
+    #[serde(default)]
+    pub rate_limit_per_window: Option<u32>,
+    #[serde(default)]
+    pub api: Vec<ApiFault>,
+    #[serde(default)]
+    pub webhooks: Option<WebhookFaults>,
+}
+
+/// A fault on inbound API requests (Harvest v3 and `/token`). Give exactly one of `times`
+/// and `probability`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFault {
+    /// Only requests with this method (any when absent), e.g. `POST`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only requests whose path starts with this (any when absent), e.g. `/v3/applications`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    pub kind: ApiFaultKind,
+    /// The next `times` matching requests fail.
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Each matching request fails with this probability (0..=1), drawn from the seeded RNG.
+    #[serde(default)]
+    pub probability: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiFaultKind {
+    #[serde(rename = "status_500")]
+    Status500,
+    #[serde(rename = "status_503")]
+    Status503,
+    #[serde(rename = "status_429")]
+    Status429,
+    /// In-process clients see a timeout; socket clients get a 504.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// In-process clients see a reset connection; socket clients get a 502.
+    #[serde(rename = "reset")]
+    Reset,
+}
+
+impl ApiFaultKind {
+    /// The name journal notes use (`fault:<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Status500 => "status_500",
+            Self::Status503 => "status_503",
+            Self::Status429 => "status_429",
+            Self::Timeout => "timeout",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// Faults on outbound webhooks, applied when an event is queued.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFaults {
+    /// Probability (0..=1) that an event is queued twice, with the same `Greenhouse-Event-ID`.
+    #[serde(default)]
+    pub duplicate: Option<f64>,
+    /// Probability (0..=1) that an event is never sent.
+    #[serde(default)]
+    pub drop: Option<f64>,
+    /// Seconds added to every event's first due time.
+    #[serde(default)]
+    pub delay_secs: Option<i64>,
+    /// Send `current_stage: null` (no stage, no interviews), as some real payloads do.
+    #[serde(default)]
+    pub sparse: Option<bool>,
+}
+
 fn yes() -> bool {
     true
 }

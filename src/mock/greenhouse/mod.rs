@@ -3,9 +3,31 @@
 
 pub mod control;
 
+mod auth;
+mod control_routes;
+mod faults;
+mod fidelity;
+mod lists;
+mod ops;
+mod rate;
+mod reply;
+mod seed;
+mod server;
+mod state;
+mod webhooks;
+mod writes;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use axum::Router;
 
+pub use fidelity::{Fidelity, StageIdMode};
+
 use crate::clock::SharedClock;
+use crate::mock::journal::{Journal, JournalEntry};
 use crate::transport::SharedHttp;
 
 /// One OAuth client the mock accepts at its token endpoint.
@@ -51,20 +73,49 @@ impl Default for GreenhouseMockConfig {
 /// The mock. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct MockGreenhouse {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     config: GreenhouseMockConfig,
     clock: SharedClock,
     http: SharedHttp,
+    journal: Journal,
+    inner: Mutex<server::Inner>,
 }
 
 impl MockGreenhouse {
     /// `http` is what webhook deliveries are sent through.
     pub fn new(config: GreenhouseMockConfig, clock: SharedClock, http: SharedHttp) -> Self {
-        Self { config, clock, http }
+        let inner = server::Inner::new(&config, Fidelity::default(), clock.now());
+        let shared =
+            Shared { config, clock, http, journal: Journal::default(), inner: Mutex::new(inner) };
+        Self { shared: Arc::new(shared) }
+    }
+
+    /// Replaces the [`Fidelity`] switches (all defaults otherwise).
+    pub fn with_fidelity(self, fidelity: Fidelity) -> Self {
+        self.lock().fidelity = fidelity;
+        self
     }
 
     /// The Harvest v3 API, the token endpoint (`POST /token`) and the control API.
     pub fn router(&self) -> Router {
-        let _ = (&self.config, &self.clock, &self.http);
-        Router::new()
+        Router::new().fallback(server::serve).with_state(self.clone())
+    }
+
+    /// Every exchange journalled so far (also served at `GET /_rehearsal/journal`).
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal.entries()
+    }
+
+    fn now(&self) -> state::Instant {
+        self.shared.clock.now()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, server::Inner> {
+        // A handler that panicked mid-update leaves records that are still individually valid;
+        // keep serving rather than poisoning every later request.
+        self.shared.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -1,0 +1,115 @@
+//! Fault injection on inbound API requests: armed by `PUT /_rehearsal/faults`, drawn from the
+//! seeded RNG, and noted in the journal as `fault:<kind>`.
+
+use http::StatusCode;
+use rand::Rng;
+use serde_json::json;
+
+use super::control::{ApiFault, ApiFaultKind, Faults};
+use super::reply::Reply;
+use super::server::{Call, Inner};
+use super::state::Instant;
+use crate::transport::SimulatedFailure;
+
+/// An API fault with its remaining count.
+#[derive(Debug, Clone)]
+pub(crate) struct ArmedFault {
+    rule: ApiFault,
+    /// For `times` faults: how many matching requests still fail.
+    left: Option<u32>,
+}
+
+/// Checks a fault set before it replaces the current one.
+pub(crate) fn validate(faults: &Faults) -> Result<(), String> {
+    if faults.rate_limit_per_window == Some(0) {
+        return Err("rate_limit_per_window must be at least 1".to_owned());
+    }
+    for (index, rule) in faults.api.iter().enumerate() {
+        match (rule.times, rule.probability) {
+            (Some(_), None) => {}
+            (None, Some(p)) if (0.0..=1.0).contains(&p) => {}
+            (None, Some(p)) => {
+                return Err(format!("api[{index}].probability {p} is not within 0..=1"));
+            }
+            _ => {
+                return Err(format!("api[{index}] needs exactly one of `times` and `probability`"));
+            }
+        }
+    }
+    if let Some(hooks) = &faults.webhooks {
+        for (name, p) in [("duplicate", hooks.duplicate), ("drop", hooks.drop)] {
+            if p.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+                return Err(format!("webhooks.{name} must be a probability within 0..=1"));
+            }
+        }
+        if hooks.delay_secs.is_some_and(|secs| secs < 0) {
+            return Err("webhooks.delay_secs must not be negative".to_owned());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn arm(faults: &Faults) -> Vec<ArmedFault> {
+    faults.api.iter().map(|rule| ArmedFault { rule: rule.clone(), left: rule.times }).collect()
+}
+
+/// The fault answer for this request, if an armed fault fires. The first matching rule that
+/// fires wins; a `times` rule is used up as it fires.
+pub(crate) fn api_fault(inner: &mut Inner, call: &Call, now: Instant) -> Option<Reply> {
+    let Inner { api_faults, rng, .. } = inner;
+    let mut fired = None;
+    for armed in api_faults.iter_mut() {
+        if !matches(&armed.rule, call) {
+            continue;
+        }
+        let fires = match (&mut armed.left, armed.rule.probability) {
+            (Some(left), _) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            (Some(_), _) => false,
+            (None, Some(p)) => rng.random_bool(p.clamp(0.0, 1.0)),
+            (None, None) => false,
+        };
+        if fires {
+            fired = Some(armed.rule.kind);
+            break;
+        }
+    }
+    api_faults.retain(|armed| armed.left != Some(0));
+    fired.map(|kind| answer(kind, now))
+}
+
+fn matches(rule: &ApiFault, call: &Call) -> bool {
+    let method_ok =
+        rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(call.method.as_str()));
+    let path_ok = rule.path_prefix.as_deref().is_none_or(|prefix| call.path.starts_with(prefix));
+    method_ok && path_ok
+}
+
+fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
+    let (status, message, failure) = match kind {
+        ApiFaultKind::Status500 => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", None)
+        }
+        ApiFaultKind::Status503 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),
+        ApiFaultKind::Status429 => (StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", None),
+        ApiFaultKind::Timeout => {
+            (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", Some(SimulatedFailure::Timeout))
+        }
+        ApiFaultKind::Reset => {
+            (StatusCode::BAD_GATEWAY, "Bad Gateway", Some(SimulatedFailure::Reset))
+        }
+    };
+    // TODO(fidelity): faults answer before the handler runs, so a timed-out write never
+    // happened; Greenhouse can time out after committing, which this cannot rehearse yet.
+    let mut reply =
+        Reply::json(status, &json!({ "message": message })).note(format!("fault:{}", kind.name()));
+    reply.failure = failure;
+    if kind == ApiFaultKind::Status429 {
+        // Until the end of the current 30 s window, as a real 429 would say.
+        let retry_after_secs = (30 - now.timestamp().rem_euclid(30)).max(1);
+        reply = reply.header("Retry-After", retry_after_secs.to_string());
+    }
+    reply
+}
