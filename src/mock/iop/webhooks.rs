@@ -38,6 +38,8 @@ enum Result {
     Delivered,
     Gone,
     Failed,
+    /// The subscription was disabled or deleted by an earlier attempt in the same batch.
+    Skipped,
 }
 
 /// `POST /_rehearsal/deliver`.
@@ -53,6 +55,7 @@ pub(crate) async fn deliver(mock: &MockIop) -> DeliveryReport {
         match send(mock, outgoing).await {
             Result::Delivered => report.delivered += 1,
             Result::Gone | Result::Failed => report.failed += 1,
+            Result::Skipped => {}
         }
     }
     let state = mock.lock();
@@ -116,7 +119,13 @@ fn take_due(state: &mut State) -> Vec<Outgoing> {
 /// Sends one attempt, journals it and applies its result to the queue.
 async fn send(mock: &MockIop, outgoing: Outgoing) -> Result {
     let Outgoing { delivery, url, body, secrets, dropped } = outgoing;
-    let delivery_id = mock.lock().next_id("dlv");
+    let delivery_id = {
+        let mut state = mock.lock();
+        if state.subscriptions.get(&delivery.subscription_id).is_none_or(|s| s.status != "active") {
+            return Result::Skipped;
+        }
+        state.next_id("dlv")
+    };
     let now = mock.clock.now();
     let headers = [
         ("user-agent", "IOP-Webhooks/1.0".to_owned()),
@@ -177,7 +186,7 @@ async fn send(mock: &MockIop, outgoing: Outgoing) -> Result {
 /// Applies an attempt's result: retry on schedule, give up, or disable on 410.
 fn settle(state: &mut State, delivery: &Delivery, result: &Result, notes: &mut Vec<String>) {
     match result {
-        Result::Delivered => {}
+        Result::Delivered | Result::Skipped => {}
         Result::Gone => {
             let now = state.now;
             if let Some(subscription) = state.subscriptions.get_mut(&delivery.subscription_id) {
