@@ -10,7 +10,8 @@ use super::control::RescheduleStyle;
 use super::people::check_user;
 use super::scheduling::BOOKABLE;
 use super::state::{
-    CalendarEvent, Interview, InterviewCancellation, NoShow, Participant, State, Timing, to_json,
+    CalendarEvent, Interview, InterviewCancellation, NoShow, Participant, RequestedInterview,
+    State, Timing, to_json,
 };
 
 pub(crate) const CANCEL_REASONS: &[&str] = &[
@@ -146,13 +147,17 @@ impl State {
         Ok(interview)
     }
 
-    /// Books an interview; the request becomes `scheduled`. Returns (`int_…`, deliveries).
-    pub fn book_interview(&mut self, booking: Booking) -> Result<(String, usize), ApiError> {
-        let request_id = booking.scheduling_request_id.clone();
+    /// The `interviews_requested[]` entry a booking is for (by `interview_name`, else by
+    /// `title`, else the first), with the request's candidate and Greenhouse application id.
+    fn requested_entry(
+        &self,
+        booking: &Booking,
+    ) -> Result<(RequestedInterview, String, Value), ApiError> {
+        let request_id = &booking.scheduling_request_id;
         let request = self
             .requests
-            .get(&request_id)
-            .ok_or_else(|| ApiError::not_found("scheduling request", &request_id))?;
+            .get(request_id)
+            .ok_or_else(|| ApiError::not_found("scheduling request", request_id))?;
         if !BOOKABLE.contains(&request.status.as_str()) {
             let message = format!(
                 "cannot schedule an interview for scheduling request {request_id}: it is {}",
@@ -160,49 +165,34 @@ impl State {
             );
             return Err(ApiError::invalid_state(message));
         }
+        let requested = &request.interviews_requested;
         let wanted = match (&booking.interview_name, &booking.title) {
-            (Some(name), _) => {
-                request.interviews_requested.iter().find(|w| &w.name == name).ok_or_else(|| {
-                    ApiError::field(
-                        "interview_name",
-                        "not_found",
-                        format!(
-                            "scheduling request {request_id} requests no interview named {name:?}"
-                        ),
-                    )
-                })?
-            }
-            (None, Some(title)) => {
-                request
-                    .interviews_requested
-                    .iter()
-                    .find(|w| &w.name == title)
-                    .or(request.interviews_requested.first())
-            }
-            .ok_or_else(|| {
-                ApiError::invalid_state(format!(
-                    "scheduling request {request_id} requests no interviews"
-                ))
+            (Some(name), _) => requested.iter().find(|w| &w.name == name).ok_or_else(|| {
+                let message =
+                    format!("scheduling request {request_id} requests no interview named {name:?}");
+                ApiError::field("interview_name", "not_found", message)
             })?,
-            (None, None) => request.interviews_requested.first().ok_or_else(|| {
-                ApiError::invalid_state(format!(
-                    "scheduling request {request_id} requests no interviews"
-                ))
-            })?,
+            (None, title) => requested
+                .iter()
+                .find(|w| title.as_ref() == Some(&w.name))
+                .or(requested.first())
+                .ok_or_else(|| {
+                    ApiError::invalid_state(format!(
+                        "scheduling request {request_id} requests no interviews"
+                    ))
+                })?,
         };
-        let wanted = wanted.clone();
-        let candidate_id = request.candidate_id.clone();
         let application_id = request
             .external_refs
             .pointer("/greenhouse/application_id")
             .cloned()
             .unwrap_or(Value::Null);
+        Ok((wanted.clone(), request.candidate_id.clone(), application_id))
+    }
 
-        let interviewer_ids = match booking.interviewer_ids.is_empty() {
-            true => self.default_interviewers(&wanted.interviewer_pool),
-            false => booking.interviewer_ids.clone(),
-        };
-        if interviewer_ids.is_empty() {
+    /// Interviewer entries for `ids`, each an active user.
+    fn participants(&self, ids: &[String]) -> Result<Vec<Participant>, ApiError> {
+        if ids.is_empty() {
             return Err(ApiError::field(
                 "interviewer_ids",
                 "empty",
@@ -210,7 +200,7 @@ impl State {
             ));
         }
         let mut interviewers = Vec::new();
-        for user_id in &interviewer_ids {
+        for user_id in ids {
             check_user(self, "interviewer_ids", user_id)?;
             if let Some(user) = self.users.get(user_id) {
                 interviewers.push(Participant {
@@ -223,6 +213,18 @@ impl State {
                 });
             }
         }
+        Ok(interviewers)
+    }
+
+    /// Books an interview; the request becomes `scheduled`. Returns (`int_…`, deliveries).
+    pub fn book_interview(&mut self, booking: Booking) -> Result<(String, usize), ApiError> {
+        let request_id = booking.scheduling_request_id.clone();
+        let (wanted, candidate_id, application_id) = self.requested_entry(&booking)?;
+        let interviewer_ids = match booking.interviewer_ids.is_empty() {
+            true => self.default_interviewers(&wanted.interviewer_pool),
+            false => booking.interviewer_ids.clone(),
+        };
+        let interviewers = self.participants(&interviewer_ids)?;
         let timing = booking.timing.ok_or_else(|| {
             ApiError::field(
                 "start_at",
