@@ -188,6 +188,8 @@ fn api(
     }
 }
 
+// TODO(fidelity): every API fault drops the request before it runs; a "processed, then the
+// response lost" timeout (the case idempotency keys exist for) would need a second kind.
 fn fault_outcome(kind: ApiFaultKind, request_id: &str, rate: &RateStatus) -> Outcome {
     let (status, code, failure) = match kind {
         ApiFaultKind::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
@@ -253,6 +255,11 @@ fn require_key(request: &ApiRequest) -> Result<(), ApiError> {
 }
 
 /// Picks the handler for a `/v1` request.
+// TODO(fidelity): §4.4 endpoints not built yet: POST/PATCH /candidates, /candidates/{id}/merge
+// and /anonymize, PUT /users/by_external_ref/greenhouse/{id}, PATCH /scheduling_requests/{id},
+// the /send, /availability and /decline helpers, POST /interviews/{id}/feedback, the
+// interviewer-response helper, DELETE-as-cancel, and the updated_before/starts_* filters.
+// The control API covers the simulated-people side of these.
 pub(crate) fn dispatch(state: &mut State, request: &ApiRequest) -> ApiResult {
     let segments = request.segments();
     match (request.method.as_str(), segments.as_slice()) {

@@ -27,6 +27,8 @@ pub(crate) struct State {
     pub interviews: BTreeMap<String, Interview>,
     pub feedback: BTreeMap<String, Feedback>,
     pub subscriptions: BTreeMap<String, Subscription>,
+    // TODO(perf): the event log (like the journal) grows without bound; fine for scenario
+    // runs, not for a long soak.
     pub events: Vec<Event>,
     /// Deliveries waiting to be sent, including scheduled retries.
     pub deliveries: Vec<Delivery>,
