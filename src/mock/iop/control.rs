@@ -174,3 +174,97 @@ fn coordinator() -> String {
 fn manual() -> String {
     "manual".to_owned()
 }
+
+/// `PUT /_rehearsal/faults`: replaces every fault setting at once. Random draws come from the
+/// mock's seeded RNG, so a run with the same seed injects the same faults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Overrides `IopMockConfig::rate_limit_per_window` (requests per 10 s window and key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_window: Option<u32>,
+    /// Faults on `/v1` requests; the first matching entry that fires wins.
+    #[serde(default)]
+    pub api: Vec<ApiFault>,
+    #[serde(default)]
+    pub webhooks: WebhookFaults,
+}
+
+/// One API fault: which requests it matches and how often it fires. With neither `times`
+/// nor `probability` it fires on every matching request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFault {
+    /// `GET`, `POST`, …; any method when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// e.g. `/v1/interviews`; any path when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    pub kind: ApiFaultKind,
+    /// Fire on the next `times` matching requests, then stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Fire on each matching request with this probability (0..=1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+}
+
+/// What an API fault does instead of handling the request (the request has no effect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiFaultKind {
+    #[serde(rename = "status_500")]
+    Status500,
+    #[serde(rename = "status_503")]
+    Status503,
+    #[serde(rename = "status_429")]
+    Status429,
+    /// The in-process transport reports a timeout.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// The in-process transport reports a connection reset.
+    #[serde(rename = "reset")]
+    Reset,
+}
+
+impl ApiFaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiFaultKind::Status500 => "status_500",
+            ApiFaultKind::Status503 => "status_503",
+            ApiFaultKind::Status429 => "status_429",
+            ApiFaultKind::Timeout => "timeout",
+            ApiFaultKind::Reset => "reset",
+        }
+    }
+}
+
+/// Webhook delivery faults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFaults {
+    /// Probability that an event is queued twice per subscription (same `IOP-Event-Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
+    /// Probability that a first attempt is not sent and counts as failed (forces a retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_first_attempt: Option<f64>,
+    /// Seconds added to the due time of every newly queued delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_secs: Option<u64>,
+    /// Send each batch of due deliveries in a seeded random order instead of (due_at, seq).
+    #[serde(default)]
+    pub reorder: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reschedule_style: Option<RescheduleStyle>,
+}
+
+/// How a reschedule shows up: the same interview moved (`interview.rescheduled`), or the old
+/// one cancelled (reason `rescheduled`) and a new one created with `rescheduled_from_id`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RescheduleStyle {
+    #[default]
+    Native,
+    CancelAndCreate,
+}

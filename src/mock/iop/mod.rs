@@ -1,12 +1,39 @@
 //! The stateful mock IOP (contract in `docs/iop-contract.md`): candidates, interviewers,
 //! scheduling requests, interviews and feedback with their state machines, idempotency keys,
 //! signed webhooks, and simulated people through the control API under `/_rehearsal/`.
+//!
+//! Layout: `routes` is the front door (request ids, journal, auth, rate limit, faults,
+//! idempotency, dispatch); `state` holds the world behind one mutex; `people`, `scheduling`,
+//! `interviews` (+ `interview_routes`) and `feedback` hold each resource's operations;
+//! `events` records events and queues deliveries, `webhooks` sends them; `control_routes`
+//! serves `/_rehearsal/`.
 
+mod api;
 pub mod control;
+mod control_routes;
+mod events;
+mod faults;
+mod feedback;
+mod idempotency;
+mod interview_routes;
+mod interviews;
+mod people;
+mod routes;
+mod scheduling;
+mod state;
+mod webhooks;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
+use axum::extract::Request;
 
+use self::state::State;
 use crate::clock::SharedClock;
+use crate::mock::journal::Journal;
 use crate::transport::SharedHttp;
 
 /// How the mock is set up.
@@ -39,17 +66,52 @@ pub struct MockIop {
     config: IopMockConfig,
     clock: SharedClock,
     http: SharedHttp,
+    state: Arc<Mutex<State>>,
+    journal: Journal,
 }
 
 impl MockIop {
     /// `http` is what webhook deliveries are sent through.
     pub fn new(config: IopMockConfig, clock: SharedClock, http: SharedHttp) -> Self {
-        Self { config, clock, http }
+        let state =
+            State::new(&config.base_url, config.seed, config.rate_limit_per_window, clock.now());
+        Self {
+            config,
+            clock,
+            http,
+            state: Arc::new(Mutex::new(state)),
+            journal: Journal::default(),
+        }
     }
 
     /// The `/v1` API and the control API.
     pub fn router(&self) -> Router {
-        let _ = (&self.config, &self.clock, &self.http);
-        Router::new()
+        let mock = self.clone();
+        Router::new().fallback(move |request: Request| {
+            let mock = mock.clone();
+            async move { routes::serve(mock, request).await }
+        })
+    }
+
+    /// Locks the state and sets its "now" from the injected clock.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock still holds consistent data: every operation validates before it
+        // mutates, so keep serving.
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.now = self.clock.now();
+        state
+    }
+
+    /// Forgets everything: resources, events, deliveries, keys, faults, journal; the RNG
+    /// starts again from the seed.
+    fn reset(&self) {
+        let mut state = self.lock();
+        *state = State::new(
+            &self.config.base_url,
+            self.config.seed,
+            self.config.rate_limit_per_window,
+            self.clock.now(),
+        );
+        self.journal.clear();
     }
 }

@@ -1,0 +1,206 @@
+//! The control API under `/_rehearsal/` (no auth): seeding, simulated people, delivery,
+//! state and journal reads, reset and faults. Errors are `ControlError {message}` with a 4xx
+//! status; illegal transitions carry the contract code at the start of the message.
+
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::MockIop;
+use super::api::ApiError;
+use super::control::{Action, Faults, Seed, Seeded};
+use super::interview_routes::check_enum;
+use super::interviews::{Booking, CANCEL_REASONS, CANCELLED_BY, parse_timing};
+use super::routes::Outcome;
+use super::state::{State, to_json};
+use super::webhooks;
+use crate::mock::common::{ActionOutcome, ControlError};
+
+/// Serves one control call.
+pub(crate) async fn handle(mock: &MockIop, method: &Method, path: &str, body: &[u8]) -> Outcome {
+    let result = match (method.as_str(), path.trim_end_matches('/')) {
+        ("POST", "/_rehearsal/seed") => {
+            parse(body).map(|seed| reply(&seed_world(&mut mock.lock(), seed)))
+        }
+        ("POST", "/_rehearsal/actions") => match parse::<Action>(body) {
+            Ok(action) => {
+                act(&mut mock.lock(), action).map(|outcome| reply(&outcome)).map_err(from_api)
+            }
+            Err(error) => Err(error),
+        },
+        ("POST", "/_rehearsal/deliver") => Ok(reply(&webhooks::deliver(mock).await)),
+        ("GET", "/_rehearsal/status") => Ok(reply(&webhooks::status(&mock.lock()))),
+        ("GET", "/_rehearsal/state") => Ok(snapshot(&mock.lock())),
+        ("GET", "/_rehearsal/journal") => Ok(reply(&mock.journal.entries())),
+        ("POST", "/_rehearsal/reset") => {
+            mock.reset();
+            Ok(json!({"reset": true}))
+        }
+        ("GET", "/_rehearsal/faults") => Ok(reply(&mock.lock().faults)),
+        ("PUT", "/_rehearsal/faults") => match parse::<Faults>(body) {
+            Ok(faults) => {
+                let echo = reply(&faults);
+                mock.lock()
+                    .set_faults(faults)
+                    .map(|()| echo)
+                    .map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))
+            }
+            Err(error) => Err(error),
+        },
+        (method, path) => {
+            Err((StatusCode::NOT_FOUND, format!("no control route for {method} {path}")))
+        }
+    };
+
+    let mut outcome = match result {
+        Ok(body) => Outcome::json(StatusCode::OK, &body),
+        Err((status, message)) => Outcome::json(status, &reply(&ControlError { message })),
+    };
+    outcome.notes.push("control".to_owned());
+    outcome
+}
+
+type ControlResult<T> = Result<T, (StatusCode, String)>;
+
+fn reply<T: Serialize>(value: &T) -> Value {
+    to_json(value)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> ControlResult<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid control body: {e}")))
+}
+
+fn from_api(error: ApiError) -> (StatusCode, String) {
+    (error.status, format!("{}: {}", error.code, error.message))
+}
+
+fn seed_world(state: &mut State, seed: Seed) -> Seeded {
+    let mut seeded = Seeded::default();
+    for user in &seed.users {
+        let id = state.seed_user(user);
+        seeded.users.insert(user.key.clone(), id);
+    }
+    if let Some(webhook) = seed.webhook {
+        seeded.webhook_subscription_id =
+            Some(state.create_subscription(&webhook.url, vec!["*".to_owned()], webhook.secrets));
+    }
+    seeded
+}
+
+/// Performs one simulated person's action.
+fn act(state: &mut State, action: Action) -> Result<ActionOutcome, ApiError> {
+    let queued_before = state.issued("queue");
+    let created_id = match action {
+        Action::SubmitAvailability { scheduling_request_id, slots } => {
+            state.submit_availability(&scheduling_request_id, slots)?;
+            None
+        }
+        Action::ScheduleInterview {
+            scheduling_request_id,
+            interview_name,
+            start_at,
+            end_at,
+            start_date,
+            end_date,
+            interviewer_ids,
+            timezone,
+            location,
+        } => {
+            if !state.requests.contains_key(&scheduling_request_id) {
+                return Err(ApiError::not_found("scheduling request", &scheduling_request_id));
+            }
+            let timing = parse_timing(start_at, end_at, None, start_date, end_date)?;
+            let booking = Booking {
+                scheduling_request_id,
+                interview_name,
+                timing: Some(timing),
+                timezone,
+                interviewer_ids,
+                location,
+                ..Booking::default()
+            };
+            Some(state.book_interview(booking)?.0)
+        }
+        Action::RescheduleInterview { interview_id, start_at, end_at, start_date, end_date } => {
+            let timing = parse_timing(start_at, end_at, None, start_date, end_date)?;
+            let (holder, _) = state.reschedule_interview(&interview_id, timing)?;
+            (holder != interview_id).then_some(holder)
+        }
+        Action::CancelInterview { interview_id, reason, cancelled_by } => {
+            check_enum("reason", &reason, CANCEL_REASONS)?;
+            check_enum("cancelled_by", &cancelled_by, CANCELLED_BY)?;
+            state.cancel_interview(&interview_id, &reason, &cancelled_by, None, true)?;
+            None
+        }
+        Action::CandidateDeclines { scheduling_request_id, reason } => {
+            state.decline_request(&scheduling_request_id, reason)?;
+            None
+        }
+        Action::CancelRequest { scheduling_request_id, reason } => {
+            check_enum("reason", &reason, super::scheduling::CANCEL_REASONS)?;
+            state.cancel_request(&scheduling_request_id, &reason, None, true)?;
+            None
+        }
+        Action::MarkNoShow { interview_id } => {
+            state.mark_no_show(&interview_id, "candidate", None)?;
+            None
+        }
+        Action::RevertNoShow { interview_id } => {
+            state.revert_no_show(&interview_id)?;
+            None
+        }
+        Action::InterviewerResponds { interview_id, user_id, response_status } => {
+            state.interviewer_responds(&interview_id, &user_id, &response_status)?;
+            None
+        }
+        Action::SubmitFeedback { interview_id, interviewer_id, overall_recommendation, notes } => {
+            Some(
+                state
+                    .submit_feedback(&interview_id, interviewer_id, &overall_recommendation, notes)?
+                    .0,
+            )
+        }
+        Action::UpdateFeedback { feedback_id, overall_recommendation, notes } => {
+            state.update_feedback(&feedback_id, None, overall_recommendation, notes.map(Some))?;
+            None
+        }
+        Action::DeleteFeedback { feedback_id } => {
+            state.delete_feedback(&feedback_id)?;
+            None
+        }
+        Action::DeactivateUser { user_id } => {
+            state.change_user(&user_id, "status", "deactivated", "user.deactivated")?;
+            None
+        }
+        Action::DisconnectCalendar { user_id } => {
+            state.change_user(
+                &user_id,
+                "calendar_status",
+                "disconnected",
+                "user.calendar_disconnected",
+            )?;
+            None
+        }
+    };
+    let webhooks_queued = (state.issued("queue") - queued_before) as usize;
+    Ok(ActionOutcome { created_id, webhooks_queued })
+}
+
+/// `GET /_rehearsal/state`: every resource, the event index and subscriptions (no secrets).
+fn snapshot(state: &State) -> Value {
+    let all = |values: Vec<Value>| Value::Array(values);
+    json!({
+        "candidates": all(state.candidates.values().map(to_json).collect()),
+        "users": all(state.users.values().map(to_json).collect()),
+        "scheduling_requests": all(state.requests.values().map(to_json).collect()),
+        "interviews": all(state.interviews.values().map(to_json).collect()),
+        "feedback": all(state.feedback.values().map(to_json).collect()),
+        "events": state.events.iter().map(|e| json!({
+            "id": e.id, "type": e.kind, "occurred_at": crate::clock::iop_timestamp(e.created_at), "object_id": e.object_id,
+        })).collect::<Vec<_>>(),
+        "subscriptions": state.subscriptions.values().map(|s| json!({"id": s.id, "url": s.url, "status": s.status})).collect::<Vec<_>>(),
+    })
+}

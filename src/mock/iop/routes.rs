@@ -1,0 +1,318 @@
+//! The front door: every request (API and control) enters `serve`, gets an `X-Request-Id`
+//! and a journal entry. `/v1` requests then pass auth, the rate limit, injected faults and
+//! `Idempotency-Key` handling before `dispatch` picks the handler.
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use serde_json::Value;
+
+use super::api::{ApiError, ApiReply, ApiRequest, ApiResult};
+use super::control::ApiFaultKind;
+use super::faults::RateStatus;
+use super::idempotency::{Begin, check_key, fingerprint};
+use super::state::State;
+use super::{MockIop, control_routes, events, feedback, interview_routes, people, scheduling};
+use crate::mock::journal::{Direction, JournalEntry, body_text, redact_headers};
+use crate::transport::SimulatedFailure;
+
+/// Bodies above 1 MiB are refused unread; no contract body comes close.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What a route produced, before it becomes an HTTP response.
+pub(crate) struct Outcome {
+    pub status: StatusCode,
+    pub body: Bytes,
+    pub headers: Vec<(&'static str, String)>,
+    pub notes: Vec<String>,
+    /// Set when a fault makes the transport report no response at all.
+    pub failure: Option<SimulatedFailure>,
+}
+
+impl Outcome {
+    pub fn json(status: StatusCode, body: &Value) -> Self {
+        let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
+        Self { status, body: bytes, headers: Vec::new(), notes: Vec::new(), failure: None }
+    }
+}
+
+/// Serves one request of either API.
+pub(crate) async fn serve(mock: MockIop, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let request_id = mock.lock().next_id("req");
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let at = mock.clock.now();
+
+    let (body, mut outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Err(_) => {
+            let error = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body exceeds 1 MiB",
+            );
+            (Bytes::new(), Outcome::json(error.status, &error.body(&request_id)))
+        }
+        Ok(body) if path == "/_rehearsal" || path.starts_with("/_rehearsal/") => {
+            let outcome = control_routes::handle(&mock, &parts.method, &path, &body).await;
+            (body, outcome)
+        }
+        Ok(body) => {
+            let outcome =
+                api(&mock, &parts.method, &path, &query, &parts.headers, body.clone(), &request_id);
+            (body, outcome)
+        }
+    };
+    outcome.headers.push(("x-request-id", request_id));
+
+    let path_and_query = if query.is_empty() { path } else { format!("{path}?{query}") };
+    mock.journal.record(JournalEntry {
+        seq: 0,
+        service: "iop".to_owned(),
+        direction: Direction::Inbound,
+        at,
+        method: parts.method.to_string(),
+        path: path_and_query,
+        status: outcome.failure.is_none().then_some(outcome.status.as_u16()),
+        headers: redact_headers(&parts.headers),
+        request_body: body_text(&body),
+        response_body: body_text(&outcome.body),
+        notes: outcome.notes.clone(),
+    });
+    into_response(outcome)
+}
+
+fn into_response(outcome: Outcome) -> Response {
+    let mut response = Response::new(Body::from(outcome.body));
+    *response.status_mut() = outcome.status;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in outcome.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
+    if let Some(failure) = outcome.failure {
+        response.extensions_mut().insert(failure);
+    }
+    response
+}
+
+fn rate_headers(rate: &RateStatus) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-ratelimit-limit", rate.limit.to_string()),
+        ("x-ratelimit-remaining", rate.remaining.to_string()),
+        ("x-ratelimit-reset", rate.reset_secs.to_string()),
+    ]
+}
+
+fn error_outcome(error: &ApiError, request_id: &str, rate: &RateStatus) -> Outcome {
+    let mut outcome = Outcome::json(error.status, &error.body(request_id));
+    outcome.headers = rate_headers(rate);
+    if let Some(secs) = error.retry_after {
+        outcome.headers.push(("retry-after", secs.to_string()));
+    }
+    outcome
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// The `/v1` pipeline. Each step takes the lock on its own, so a concurrent request can see
+/// a key in flight.
+fn api(
+    mock: &MockIop,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    request_id: &str,
+) -> Outcome {
+    let key = match bearer(headers) {
+        Some(key) if mock.config.api_keys.iter().any(|k| k == key) => key.to_owned(),
+        presented => {
+            let limit = mock.lock().effective_rate_limit();
+            let rate = RateStatus { limit, remaining: limit, reset_secs: 10, allowed: true };
+            let message = match presented {
+                None => "missing Authorization: Bearer <api key> header",
+                Some(_) => "the API key is not valid",
+            };
+            let error = ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message);
+            return error_outcome(&error, request_id, &rate);
+        }
+    };
+
+    let rate = mock.lock().rate_limit(&key);
+    if !rate.allowed {
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "rate limit exceeded for this API key",
+        );
+        error.retry_after = Some(rate.reset_secs.max(1) as u64);
+        return error_outcome(&error, request_id, &rate);
+    }
+    let fault = mock.lock().draw_api_fault(method.as_str(), path);
+    if let Some(kind) = fault {
+        let mut outcome = fault_outcome(kind, request_id, &rate);
+        outcome.notes.push(format!("fault:{}", kind.as_str()));
+        return outcome;
+    }
+
+    let query = serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default();
+    let request = ApiRequest {
+        method: method.clone(),
+        path: path.to_owned(),
+        query,
+        headers: headers.clone(),
+        body,
+        api_key: key,
+    };
+    let result = with_idempotency(mock, &request, request_id);
+    match result {
+        Ok((reply, replayed)) => {
+            let mut outcome = Outcome::json(reply.status, &reply.body);
+            outcome.headers = reply.headers;
+            outcome.headers.extend(rate_headers(&rate));
+            if replayed {
+                outcome.headers.push(("idempotent-replayed", "true".to_owned()));
+                outcome.notes.push("idempotent_replay".to_owned());
+            }
+            outcome
+        }
+        Err(error) => error_outcome(&error, request_id, &rate),
+    }
+}
+
+// TODO(fidelity): every API fault drops the request before it runs; a "processed, then the
+// response lost" timeout (the case idempotency keys exist for) would need a second kind.
+fn fault_outcome(kind: ApiFaultKind, request_id: &str, rate: &RateStatus) -> Outcome {
+    let (status, code, failure) = match kind {
+        ApiFaultKind::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        ApiFaultKind::Status503 => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+        ApiFaultKind::Status429 => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+        ApiFaultKind::Timeout => {
+            (StatusCode::GATEWAY_TIMEOUT, "unavailable", Some(SimulatedFailure::Timeout))
+        }
+        ApiFaultKind::Reset => {
+            (StatusCode::BAD_GATEWAY, "unavailable", Some(SimulatedFailure::Reset))
+        }
+    };
+    let mut error = ApiError::new(status, code, "injected fault: the request was not processed");
+    if matches!(kind, ApiFaultKind::Status503 | ApiFaultKind::Status429) {
+        // One second: long enough to be honoured, short enough for virtual-time runs.
+        error.retry_after = Some(1);
+    }
+    let mut outcome = error_outcome(&error, request_id, rate);
+    outcome.failure = failure;
+    outcome
+}
+
+/// Runs `dispatch` under the request's `Idempotency-Key`, if any. Returns the reply and
+/// whether it is a replay.
+fn with_idempotency(
+    mock: &MockIop,
+    request: &ApiRequest,
+    request_id: &str,
+) -> Result<(ApiReply, bool), ApiError> {
+    let key = match request.header("idempotency-key") {
+        Some(key) if request.method != Method::GET => key.to_owned(),
+        _ => return dispatch(&mut mock.lock(), request).map(|reply| (reply, false)),
+    };
+    check_key(&key)?;
+    let print = fingerprint(request.method.as_str(), &request.path, &request.body);
+    if let Begin::Replay { status, body } =
+        mock.lock().idempotency_begin(&request.api_key, &key, &print)?
+    {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        return Ok((ApiReply { status, body, headers: Vec::new() }, true));
+    }
+
+    let result = dispatch(&mut mock.lock(), request);
+    let (status, body) = match &result {
+        Ok(reply) => (reply.status.as_u16(), reply.body.clone()),
+        Err(error) => (error.status.as_u16(), error.body(request_id)),
+    };
+    mock.lock().idempotency_finish(&request.api_key, &key, status, &body);
+    match result {
+        Ok(reply) => Ok((reply, false)),
+        // A stored error is answered exactly as stored on replay; here, the live one.
+        Err(error) => Err(error),
+    }
+}
+
+fn require_key(request: &ApiRequest) -> Result<(), ApiError> {
+    if request.header("idempotency-key").is_none() {
+        let message =
+            format!("{} {} requires an Idempotency-Key header", request.method, request.path);
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "idempotency_key_required", message));
+    }
+    Ok(())
+}
+
+/// Picks the handler for a `/v1` request.
+// TODO(fidelity): §4.4 endpoints not built yet: POST/PATCH /candidates, /candidates/{id}/merge
+// and /anonymize, PUT /users/by_external_ref/greenhouse/{id}, PATCH /scheduling_requests/{id},
+// the /send, /availability and /decline helpers, POST /interviews/{id}/feedback, the
+// interviewer-response helper, DELETE-as-cancel, and the updated_before/starts_* filters.
+// The control API covers the simulated-people side of these.
+pub(crate) fn dispatch(state: &mut State, request: &ApiRequest) -> ApiResult {
+    let segments = request.segments();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("PUT", ["candidates", "by_external_ref", "greenhouse", gh_id]) => {
+            people::upsert_candidate(state, request, gh_id)
+        }
+        ("GET", ["candidates"]) => people::list_candidates(state, request),
+        ("GET", ["candidates", id]) => people::get_candidate(state, id),
+        ("GET", ["users"]) => people::list_users(state, request),
+        ("GET", ["users", id]) => people::get_user(state, id),
+
+        ("POST", ["scheduling_requests"]) => {
+            require_key(request)?;
+            scheduling::create_request(state, request)
+        }
+        ("GET", ["scheduling_requests"]) => scheduling::list_requests(state, request),
+        ("GET", ["scheduling_requests", id]) => scheduling::get_request(state, id),
+        ("POST", ["scheduling_requests", id, "cancel"]) => {
+            scheduling::cancel_request_route(state, request, id)
+        }
+
+        ("POST", ["interviews"]) => {
+            require_key(request)?;
+            interview_routes::create_interview(state, request)
+        }
+        ("GET", ["interviews"]) => interview_routes::list_interviews(state, request),
+        ("GET", ["interviews", id]) => interview_routes::get_interview(state, id),
+        ("PATCH", ["interviews", id]) => interview_routes::patch(state, request, id),
+        ("POST", ["interviews", id, "reschedule"]) => {
+            interview_routes::reschedule(state, request, id)
+        }
+        ("POST", ["interviews", id, "cancel"]) => interview_routes::cancel(state, request, id),
+        ("POST", ["interviews", id, "no_show"]) => interview_routes::no_show(state, request, id),
+        ("DELETE", ["interviews", id, "no_show"]) => interview_routes::revert_no_show(state, id),
+
+        ("GET", ["feedback"]) => feedback::list_feedback(state, request),
+        ("GET", ["feedback", id]) => feedback::get_feedback(state, id),
+        ("PATCH", ["feedback", id]) => feedback::patch_feedback(state, request, id),
+
+        ("POST", ["webhook_subscriptions"]) => events::create_subscription(state, request),
+        ("GET", ["webhook_subscriptions"]) => events::list_subscriptions(state, request),
+        ("DELETE", ["webhook_subscriptions", id]) => events::delete_subscription(state, id),
+        ("POST", ["webhook_subscriptions", id, "rotate_secret"]) => {
+            events::rotate_secret(state, request, id)
+        }
+        ("GET", ["events"]) => events::list_events(state, request),
+        ("GET", ["events", id]) => events::get_event(state, id),
+        ("POST", ["events", id, "redeliver"]) => events::redeliver(state, request, id),
+
+        (method, _) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route for {method} {}", request.path),
+        )),
+    }
+}
