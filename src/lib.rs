@@ -5,6 +5,7 @@
 //! (`scenario`) and its reports (`report`). `engine` depends only on `clock`, `transport`,
 //! `greenhouse` and `iop`: it is the part that goes live.
 
+pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod greenhouse;
