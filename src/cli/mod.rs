@@ -18,7 +18,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,13 +44,17 @@ enum Command {
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+    // Two worker threads: enough for `run --jobs`, servers and the SQLite threads on the
+    // 2-core machines this runs on; each scenario is still driven step by step, so results do
+    // not depend on scheduling.
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("error: cannot start the async runtime: {error}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
     match cli.command {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Validate { paths } => run::validate(&paths),

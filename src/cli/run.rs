@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, bad_input};
 use crate::engine::config::EngineConfig;
 use crate::report::{self, RunReport};
+use crate::scenario::harness::Transport;
 use crate::scenario::load::{self, InputError, LoadedScenario};
 use crate::scenario::runner::{self, RunOptions};
 
@@ -34,6 +35,57 @@ pub struct RunArgs {
     /// Write the report here instead of stdout (the terminal summary still prints).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// How the mocks and the engine reach each other: in-process routers or real 127.0.0.1
+    /// sockets.
+    #[arg(long, value_enum, default_value_t = Transport::Inproc)]
+    pub transport: Transport,
+    /// Only scenarios whose name, file name or a tag contains this text (repeatable: any).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Run only shard K of N (`2/4`), split deterministically by file, for CI machines.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Stop starting scenarios after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{text}` is not a shard; write K/N with 1 <= K <= N, e.g. 2/4");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) =
+        (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Keeps the scenarios the filters and the shard select; shards split the sorted file list
+/// round-robin, so every file lands in exactly one shard whatever N is.
+fn select(
+    scenarios: Vec<LoadedScenario>,
+    filters: &[String],
+    shard: Option<(usize, usize)>,
+) -> Vec<LoadedScenario> {
+    let wanted = |s: &LoadedScenario| {
+        let file = s.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        filters.is_empty()
+            || filters.iter().any(|f| {
+                s.scenario.name.contains(f.as_str())
+                    || file.contains(f.as_str())
+                    || s.scenario.tags.iter().any(|t| t == f)
+            })
+    };
+    let mut kept: Vec<LoadedScenario> = scenarios.into_iter().filter(wanted).collect();
+    if let Some((k, n)) = shard {
+        kept =
+            kept.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, s)| s).collect();
+    }
+    kept
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,10 +102,14 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, InputError> {
 /// Loads `path`, else `fixtures/engine.toml` when present, else the built-in copy of it.
 pub fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String> {
     match path {
-        Some(path) => EngineConfig::load(path).map(|c| (c, path.display().to_string())).map_err(|e| e.to_string()),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
-            .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+        Some(path) => EngineConfig::load(path)
+            .map(|c| (c, path.display().to_string()))
             .map_err(|e| e.to_string()),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
+                .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+                .map_err(|e| e.to_string())
+        }
         None => EngineConfig::parse(BUILT_IN_CONFIG, DEFAULT_CONFIG_PATH)
             .map(|c| (c, format!("{DEFAULT_CONFIG_PATH} (built in)")))
             .map_err(|e| e.to_string()),
@@ -62,15 +118,19 @@ pub fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String
 
 pub async fn run(args: RunArgs) -> ExitCode {
     let scenarios = match load_all(&args.paths) {
-        Ok(scenarios) => scenarios,
+        Ok(scenarios) => select(scenarios, &args.filter, args.shard),
         Err(error) => return bad_input(&error.to_string()),
     };
+    if scenarios.is_empty() {
+        return bad_input("no scenario matches the --filter/--shard selection");
+    }
     let (config, config_file) = match load_config(args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(error) => return bad_input(&error),
     };
     let seed = args.seed.unwrap_or_else(fresh_seed);
-    let options = RunOptions { seed, config, config_file };
+    let mut options = RunOptions::new(seed, config, config_file);
+    options.transport = args.transport;
 
     // Machine formats on stdout keep stdout clean: progress lines go to stderr then.
     let lines_to_stdout = args.format == Format::Text || args.output.is_some();
@@ -81,8 +141,36 @@ pub async fn run(args: RunArgs) -> ExitCode {
             writeln!(anstream::stderr(), "{line}")
         };
     };
-    say(&format!("rehearsal: {} scenario(s), seed {seed}, engine config {}", scenarios.len(), options.config_file));
-    let report = runner::run_all(&scenarios, &options, |result| say(&report::terminal::scenario_line(result))).await;
+    say(&format!(
+        "rehearsal: {} scenario(s), seed {seed}, engine config {}",
+        scenarios.len(),
+        options.config_file
+    ));
+    // A progress bar only on a terminal; CI logs get the quiet per-scenario lines alone.
+    let bar = if lines_to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let report = runner::run_all(&scenarios, &options, args.jobs, args.fail_fast, |result| {
+        let line = report::terminal::scenario_line(result);
+        match &bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.inc(1);
+            }
+            None => say(&line),
+        }
+    })
+    .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
 
     if let Err(error) = emit(&report, args.format, args.output.as_deref(), lines_to_stdout) {
         eprintln!("error: {error:#}");
@@ -91,7 +179,12 @@ pub async fn run(args: RunArgs) -> ExitCode {
     if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
-fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdout: bool) -> anyhow::Result<()> {
+fn emit(
+    report: &RunReport,
+    format: Format,
+    output: Option<&Path>,
+    lines_to_stdout: bool,
+) -> anyhow::Result<()> {
     let summary = report::terminal::summary(report);
     let machine = match format {
         Format::Text => anstream::adapter::strip_str(&summary).to_string(),
@@ -100,7 +193,8 @@ fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdo
     };
     match output {
         Some(path) => {
-            std::fs::write(path, machine).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, machine)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             write!(anstream::stdout(), "{summary}")?;
         }
         None if format == Format::Text => write!(anstream::stdout(), "{summary}")?,
@@ -129,6 +223,9 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
 
 /// A seed for a run that was not given one: different every run, printed so it can be replayed.
 fn fresh_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }

@@ -83,6 +83,12 @@ pub struct ScenarioResult {
     pub failure: Option<Failure>,
     /// Invariants that did not hold after the scenario.
     pub findings: Vec<Finding>,
+    /// Findings the scenario waived, with its reason in the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<Finding>,
+    /// Both mocks' request journals (secrets redacted), when the run keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journal: Vec<crate::mock::journal::JournalEntry>,
 }
 
 #[derive(Debug, Clone, Serialize)]

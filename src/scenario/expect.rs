@@ -44,6 +44,8 @@ pub struct World<'a> {
     pub greenhouse_journal: &'a Value,
     pub iop_journal: &'a Value,
     pub candidates: &'a BTreeMap<String, CandidateIds>,
+    /// Journal lengths (Greenhouse, IOP) when each step began, for `since_step`.
+    pub marks: &'a [(u64, u64)],
 }
 
 /// One unmet expectation, with both sides for a side-by-side diff.
@@ -124,8 +126,32 @@ fn check_one(target: &str, matcher: &Value, world: &World<'_>) -> Result<(), Mis
         selected.retain(|r| lookup(r, path).and_then(as_i64) == Some(wanted));
     }
 
+    if let Some(step) = fields.get("since_step") {
+        let Some(step) = step.as_u64().filter(|s| *s >= 1) else {
+            return Err(fail("`since_step` takes a step number from 1".into(), Value::Null));
+        };
+        let Some(&(greenhouse, iop)) = world.marks.get(step as usize - 1) else {
+            return Err(fail(
+                format!("`since_step: {step}`: that step has not run yet"),
+                Value::Null,
+            ));
+        };
+        let after = match target {
+            "journal.greenhouse" => greenhouse,
+            "journal.iop" => iop,
+            _ => {
+                return Err(fail(
+                    format!("`since_step` only applies to journal targets, not {target}"),
+                    Value::Null,
+                ));
+            }
+        };
+        selected.retain(|r| r.get("seq").and_then(Value::as_u64).unwrap_or(0) > after);
+    }
+
+    const SPECIAL: &[&str] = &["candidate", "count", "since_step"];
     let conditions: Vec<(&String, &Value)> =
-        fields.iter().filter(|(k, _)| k.as_str() != "candidate" && k.as_str() != "count").collect();
+        fields.iter().filter(|(k, _)| !SPECIAL.contains(&k.as_str())).collect();
     let matched =
         selected.iter().filter(|r| conditions.iter().all(|(k, v)| condition(r, k, v))).count();
 
@@ -216,6 +242,7 @@ mod tests {
             greenhouse_journal: empty,
             iop_journal: empty,
             candidates: ids,
+            marks: &[],
         }
     }
 

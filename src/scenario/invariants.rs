@@ -7,6 +7,18 @@ use serde_json::Value;
 
 use crate::report::Finding;
 
+/// Every invariant's name, as findings and waivers spell it.
+pub const INVARIANTS: &[&str] = &[
+    "no_duplicate_interviews",
+    "no_duplicate_requests",
+    "nothing_open_for_departed_application",
+    "interviews_mirrored",
+    "no_retired_api_calls",
+    "rate_limit_kept",
+    "nothing_lost",
+    "no_unexpected_dead_letters",
+];
+
 const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
 
 /// Everything the invariants read, taken once after the last step.

@@ -6,7 +6,7 @@
 pub mod duration;
 pub mod expect;
 pub mod harness;
-mod invariants;
+pub mod invariants;
 pub mod load;
 pub mod model;
 pub mod runner;

@@ -21,6 +21,16 @@ pub struct Scenario {
     #[serde(default)]
     pub given: Given,
     pub steps: Vec<Spanned<Step>>,
+    /// Invariants this scenario knowingly breaks, each with the reason.
+    #[serde(default)]
+    pub waive: Vec<Waiver>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub invariant: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -32,6 +42,10 @@ pub struct Given {
     pub jobs: Vec<Spanned<GivenJob>>,
     #[serde(default)]
     pub candidates: Vec<Spanned<GivenCandidate>>,
+    /// Overrides merged into the engine configuration for this scenario only, in the TOML
+    /// file's structure (e.g. `policies: { on_decline: reject }`, `triggers: [...]`).
+    #[serde(default)]
+    pub engine: Option<serde_json::Value>,
 }
 
 /// A Greenhouse user who is also an interviewer in the IOP.
@@ -108,12 +122,20 @@ pub struct FullInterview {
 pub struct GivenCandidate {
     /// "First Last"; the first word is the first name.
     pub name: String,
+    /// One personal email; use `emails` for several typed ones.
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
+    pub emails: Vec<TypedSpec>,
+    /// One mobile number; use `phones` for several typed ones.
+    #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]
+    pub phones: Vec<TypedSpec>,
+    #[serde(default)]
     pub time_zone: Option<String>,
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub id: Option<i64>,
     /// The job (by name) the candidate applied to.
@@ -128,6 +150,16 @@ pub struct GivenCandidate {
     pub application_id: Option<i64>,
 }
 
+/// `{value, type}`, as Greenhouse types emails (`personal`, `work`, `other`) and phones
+/// (`mobile`, `home`, `work`, `skype`, `other`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypedSpec {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// One step. Exactly one key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -135,11 +167,78 @@ pub enum Step {
     /// Something a person does in Greenhouse.
     Greenhouse(GreenhouseStep),
     /// Something a candidate, interviewer or coordinator does in the IOP.
-    Iop(IopStep),
+    Iop(Box<IopStep>),
     /// Moves virtual time, e.g. `72h`, `1d`, `1h30m`; everything due meanwhile happens.
     Advance(String),
-    /// Checks state; keys are targets such as `greenhouse.interviews`.
+    /// Checks state; keys are targets such as `greenhouse.interviews`, plus an optional
+    /// `within: <duration>` to wait (in virtual time) until the expectation holds.
     Expect(BTreeMap<String, serde_json::Value>),
+    /// Switches faults on (or off, with `{}`) in either mock.
+    Faults(FaultsStep),
+    /// Sends a hand-written or fixture webhook straight to the engine.
+    Webhook(WebhookStep),
+    /// Acts on the engine itself: `restart` (same store) or `reconcile`.
+    Engine(EngineAction),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsStep {
+    /// The mock Greenhouse's fault set (replaces the previous one).
+    #[serde(default)]
+    pub greenhouse: Option<serde_json::Value>,
+    /// The mock IOP's fault set (replaces the previous one).
+    #[serde(default)]
+    pub iop: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookSource {
+    Greenhouse,
+    Iop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureMode {
+    /// Signed with the secret the engine knows.
+    #[default]
+    Valid,
+    /// Signed with another secret.
+    Invalid,
+    /// No signature header at all.
+    Missing,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookStep {
+    /// Which side the webhook claims to come from.
+    pub from: WebhookSource,
+    /// The JSON body, written inline.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Or a file holding the body, relative to the package root (e.g. `fixtures/…json`).
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub signature: SignatureMode,
+    /// `Greenhouse-Event-ID` / `IOP-Event-Id`; a fresh one when absent.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// The HTTP status the engine must answer.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineAction {
+    /// Stops the engine and starts a new one on the same store (nothing accepted may be lost).
+    Restart,
+    /// Runs the engine's reconciliation sweep now.
+    Reconcile,
 }
 
 /// A Greenhouse UI action. Exactly one verb (`move`, `reject`, `unreject`, `hire`, `edit`,
@@ -226,6 +325,26 @@ pub struct IopStep {
     /// A coordinator cancels the candidate's scheduling request.
     #[serde(default)]
     pub cancel_request: Option<String>,
+    /// An interviewer answers the invitation: with `interviewer` and `response`
+    /// (`accepted`, `declined`, `tentative`, `needs_action`).
+    #[serde(default)]
+    pub interviewer_responds: Option<String>,
+    #[serde(default)]
+    pub response: Option<String>,
+    #[serde(default)]
+    pub revert_no_show: Option<String>,
+    /// The interviewer edits submitted feedback: with `recommendation` and/or `notes`.
+    #[serde(default)]
+    pub edit_feedback: Option<String>,
+    /// The interviewer withdraws submitted feedback.
+    #[serde(default)]
+    pub withdraw_feedback: Option<String>,
+    /// An interviewer (by user name) is deactivated in the IOP.
+    #[serde(default)]
+    pub deactivate_user: Option<String>,
+    /// An interviewer (by user name) disconnects their calendar.
+    #[serde(default)]
+    pub disconnect_calendar: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

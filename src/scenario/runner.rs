@@ -8,15 +8,16 @@ use http::Method;
 use serde_json::Value;
 
 use super::expect::{self, World};
-use super::harness::{Harness, Side};
+use super::harness::{Harness, Side, Transport};
 use super::invariants::{self, FinalState};
 use super::load::LoadedScenario;
-use super::model::Step;
+use super::model::{EngineAction, Scenario, Step, WebhookStep};
 use super::world::{self, Ids};
 use super::{duration, steps};
 use crate::clock::ManualClock;
 use crate::engine::config::EngineConfig;
-use crate::report::{Failure, RunReport, ScenarioResult, Status};
+use crate::mock::journal::JournalEntry;
+use crate::report::{Failure, Finding, RunReport, ScenarioResult, Status};
 
 /// What every scenario of a run shares.
 #[derive(Debug, Clone)]
@@ -25,22 +26,46 @@ pub struct RunOptions {
     pub config: EngineConfig,
     /// Where the config came from, for the report.
     pub config_file: String,
+    pub transport: Transport,
+    /// Keep both mocks' journals in each result (for timelines and determinism checks).
+    pub keep_journals: bool,
 }
 
-/// Runs every scenario in order and collects the report; `on_result` sees each result as it
-/// finishes (the terminal prints a line).
+impl RunOptions {
+    pub fn new(seed: u64, config: EngineConfig, config_file: String) -> Self {
+        Self { seed, config, config_file, transport: Transport::Inproc, keep_journals: false }
+    }
+}
+
+/// Runs the scenarios, `jobs` at a time, and collects the report in file order; `on_result`
+/// sees each result as it finishes (the terminal prints a line). With `fail_fast`, scenarios
+/// not yet started when one fails are skipped.
 pub async fn run_all(
     scenarios: &[LoadedScenario],
     options: &RunOptions,
+    jobs: usize,
+    fail_fast: bool,
     mut on_result: impl FnMut(&ScenarioResult),
 ) -> RunReport {
     let started = Instant::now();
-    let mut results = Vec::with_capacity(scenarios.len());
-    for scenario in scenarios {
-        let result = run_scenario(scenario, options).await;
-        on_result(&result);
-        results.push(result);
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = 0;
+    let mut stop = false;
+    loop {
+        while !stop && next < scenarios.len() && running.len() < jobs.max(1) {
+            let (scenario, options, index) = (scenarios[next].clone(), options.clone(), next);
+            running.spawn(async move { (index, run_scenario(&scenario, &options).await) });
+            next += 1;
+        }
+        let Some(joined) = running.join_next().await else { break };
+        if let Ok((index, result)) = joined {
+            on_result(&result);
+            stop |= fail_fast && result.status == Status::Failed;
+            results[index] = Some(result);
+        }
     }
+    let results = results.into_iter().flatten().collect();
     RunReport::new(
         options.seed,
         options.config_file.clone(),
@@ -64,7 +89,6 @@ pub fn scenario_seed(run_seed: u64, file: &str) -> u64 {
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioResult {
     let started = Instant::now();
     let scenario = &loaded.scenario;
-    let file = loaded.path.display().to_string();
     let name =
         loaded.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let seed = scenario_seed(options.seed, &name);
@@ -72,7 +96,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
 
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
-        file,
+        file: loaded.path.display().to_string(),
         tags: scenario.tags.clone(),
         status: Status::Passed,
         duration_ms: 0,
@@ -82,20 +106,78 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
         steps_run: 0,
         failure: None,
         findings: Vec::new(),
+        waived: Vec::new(),
+        journal: Vec::new(),
     };
 
-    match Harness::start(&options.config, seed, start).await {
+    let config = match with_overrides(&options.config, scenario.given.engine.as_ref()) {
+        Ok(config) => config,
+        Err(message) => {
+            result.failure = Some(setup_failure(message));
+            result.status = Status::Failed;
+            return result;
+        }
+    };
+    match Harness::start(&config, seed, start, options.transport).await {
         Ok(harness) => {
-            drive(&harness, loaded, options, &mut result).await;
+            drive(&harness, scenario, &config, &mut result).await;
             result.virtual_seconds = (harness.clock_now() - start).num_seconds();
+            if options.keep_journals {
+                result.journal = journals(&harness).await.unwrap_or_default();
+            }
         }
         Err(message) => result.failure = Some(setup_failure(message)),
     }
+    apply_waivers(scenario, &mut result);
     if result.failure.is_some() || !result.findings.is_empty() {
         result.status = Status::Failed;
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// Merges a scenario's `given.engine` overrides into the engine configuration: maps merge key by
+/// key, anything else (lists included) replaces.
+fn with_overrides(
+    config: &EngineConfig,
+    overrides: Option<&Value>,
+) -> Result<EngineConfig, String> {
+    let Some(overrides) = overrides else { return Ok(config.clone()) };
+    let mut merged = serde_json::to_value(config).map_err(|e| e.to_string())?;
+    merge(&mut merged, overrides);
+    serde_json::from_value(merged).map_err(|e| format!("given.engine: {e}"))
+}
+
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                merge(base.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (base, over) => *base = over.clone(),
+    }
+}
+
+fn apply_waivers(scenario: &Scenario, result: &mut ScenarioResult) {
+    let (waived, kept): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut result.findings)
+        .into_iter()
+        .partition(|f| scenario.waive.iter().any(|w| w.invariant == f.invariant));
+    result.findings = kept;
+    result.waived = waived
+        .into_iter()
+        .map(|f| {
+            let reason = scenario
+                .waive
+                .iter()
+                .find(|w| w.invariant == f.invariant)
+                .map(|w| w.reason.as_str());
+            Finding {
+                message: format!("{} (waived: {})", f.message, reason.unwrap_or_default()),
+                ..f
+            }
+        })
+        .collect();
 }
 
 fn setup_failure(message: String) -> Failure {
@@ -110,24 +192,29 @@ fn setup_failure(message: String) -> Failure {
 
 async fn drive(
     harness: &Harness,
-    loaded: &LoadedScenario,
-    options: &RunOptions,
+    scenario: &Scenario,
+    config: &EngineConfig,
     result: &mut ScenarioResult,
 ) {
-    let scenario = &loaded.scenario;
-    let ids = match world::seed(harness, &scenario.given, options.config.greenhouse.acting_user_id)
-        .await
-    {
+    let ids = match world::seed(harness, &scenario.given, config.greenhouse.acting_user_id).await {
         Ok(ids) => ids,
         Err(message) => {
             result.failure = Some(setup_failure(message));
             return;
         }
     };
+    let needs_marks = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(&s.value, Step::Expect(t) if t.values().any(uses_since_step)));
+    let mut marks: Vec<(u64, u64)> = Vec::new();
 
     for (index, step) in scenario.steps.iter().enumerate() {
         result.steps_run = index + 1;
-        let outcome = run_step(harness, &ids, &step.value).await;
+        if needs_marks {
+            marks.push(journal_lengths(harness).await.unwrap_or_default());
+        }
+        let outcome = run_step(harness, &ids, &step.value, index, &marks).await;
         if let Err((message, mismatches)) = outcome {
             result.failure = Some(Failure {
                 step: index + 1,
@@ -146,7 +233,7 @@ async fn drive(
         .any(|s| matches!(&s.value, Step::Expect(targets) if targets.contains_key("engine.dead_letters")));
     match snapshot(harness).await {
         Ok(snap) => {
-            let pending_events = harness.engine.pending().await.unwrap_or_default();
+            let pending_events = harness.engine().pending().await.unwrap_or_default();
             result.findings = invariants::check(&FinalState {
                 greenhouse: &snap.greenhouse,
                 iop: &snap.iop,
@@ -163,45 +250,123 @@ async fn drive(
     }
 }
 
+fn uses_since_step(spec: &Value) -> bool {
+    match spec {
+        Value::Array(items) => items.iter().any(uses_since_step),
+        Value::Object(map) => map.contains_key("since_step"),
+        _ => false,
+    }
+}
+
 type StepError = (String, Vec<expect::Mismatch>);
 
-async fn run_step(harness: &Harness, ids: &Ids, step: &Step) -> Result<(), StepError> {
-    let plain = |message: String| (message, Vec::new());
+fn plain(message: String) -> StepError {
+    (message, Vec::new())
+}
+
+async fn run_step(
+    harness: &Harness,
+    ids: &Ids,
+    step: &Step,
+    index: usize,
+    marks: &[(u64, u64)],
+) -> Result<(), StepError> {
     match step {
-        Step::Greenhouse(action) => {
-            steps::greenhouse(harness, ids, action).await.map_err(plain)?;
-            harness.quiesce().await.map_err(plain)
-        }
-        Step::Iop(action) => {
-            steps::iop(harness, ids, action).await.map_err(plain)?;
-            harness.quiesce().await.map_err(plain)
-        }
+        Step::Greenhouse(action) => steps::greenhouse(harness, ids, action).await.map_err(plain)?,
+        Step::Iop(action) => steps::iop(harness, ids, action).await.map_err(plain)?,
         Step::Advance(text) => {
             let by = duration::parse(text).map_err(plain)?;
-            harness.advance(by).await.map_err(plain)
+            return harness.advance(by).await.map_err(plain);
         }
-        Step::Expect(targets) => {
-            let snap = snapshot(harness).await.map_err(plain)?;
-            let world = World {
-                greenhouse: &snap.greenhouse,
-                iop: &snap.iop,
-                dead_letters: &snap.dead_letters,
-                audit: &snap.audit,
-                greenhouse_journal: &snap.greenhouse_journal,
-                iop_journal: &snap.iop_journal,
-                candidates: &ids.candidates,
-            };
-            let mismatches: Vec<expect::Mismatch> = targets
-                .iter()
-                .flat_map(|(target, spec)| expect::check(target, spec, &world))
-                .collect();
-            if mismatches.is_empty() {
-                Ok(())
-            } else {
-                let targets: Vec<&str> = mismatches.iter().map(|m| m.target.as_str()).collect();
-                Err((format!("expectation not met: {}", targets.join(", ")), mismatches))
+        Step::Expect(targets) => return expectations(harness, ids, targets, marks).await,
+        Step::Faults(faults) => {
+            for (side, value) in [(Side::Greenhouse, &faults.greenhouse), (Side::Iop, &faults.iop)]
+            {
+                if let Some(value) = value {
+                    harness
+                        .control::<Value>(side, Method::PUT, "/_rehearsal/faults", Some(value))
+                        .await
+                        .map_err(plain)?;
+                }
             }
+            return Ok(());
         }
+        Step::Webhook(webhook) => inject(harness, webhook, index).await.map_err(plain)?,
+        Step::Engine(EngineAction::Restart) => harness.restart_engine().await.map_err(plain)?,
+        // TODO(correctness): call the engine's reconciliation sweep once it exists.
+        Step::Engine(EngineAction::Reconcile) => {
+            return Err(plain("this engine has no reconciliation sweep yet".into()));
+        }
+    }
+    harness.quiesce().await.map_err(plain)
+}
+
+async fn inject(harness: &Harness, webhook: &WebhookStep, index: usize) -> Result<(), String> {
+    let body = match (&webhook.body, &webhook.file) {
+        (Some(body), _) => body.clone(),
+        (None, Some(file)) => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("webhook file {file}: {e}"))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("webhook file {file}: not JSON: {e}"))?
+        }
+        (None, None) => return Err("webhook step has neither body nor file".into()),
+    };
+    let event_id =
+        webhook.event_id.clone().unwrap_or_else(|| format!("rehearsal-step-{}", index + 1));
+    let status = harness.inject_webhook(webhook.from, &body, webhook.signature, &event_id).await?;
+    match webhook.expect_status {
+        Some(wanted) if wanted != status => {
+            Err(format!("the engine answered {status} to the webhook, expected {wanted}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks every target; with `within`, keeps letting virtual time pass until they hold or the
+/// window closes.
+async fn expectations(
+    harness: &Harness,
+    ids: &Ids,
+    targets: &BTreeMap<String, Value>,
+    marks: &[(u64, u64)],
+) -> Result<(), StepError> {
+    let within = targets
+        .get("within")
+        .and_then(Value::as_str)
+        .map(duration::parse)
+        .transpose()
+        .map_err(plain)?;
+    let deadline = within.map(|w| harness.clock_now() + w);
+    loop {
+        let snap = snapshot(harness).await.map_err(plain)?;
+        let world = World {
+            greenhouse: &snap.greenhouse,
+            iop: &snap.iop,
+            dead_letters: &snap.dead_letters,
+            audit: &snap.audit,
+            greenhouse_journal: &snap.greenhouse_journal,
+            iop_journal: &snap.iop_journal,
+            candidates: &ids.candidates,
+            marks,
+        };
+        let mismatches: Vec<expect::Mismatch> = targets
+            .iter()
+            .filter(|(target, _)| target.as_str() != "within")
+            .flat_map(|(target, spec)| expect::check(target, spec, &world))
+            .collect();
+        if mismatches.is_empty() {
+            return Ok(());
+        }
+        let Some(deadline) = deadline.filter(|d| harness.clock_now() < *d) else {
+            let targets: Vec<&str> = mismatches.iter().map(|m| m.target.as_str()).collect();
+            let waited = within.map(|_| " within the window").unwrap_or_default();
+            return Err((
+                format!("expectation not met{waited}: {}", targets.join(", ")),
+                mismatches,
+            ));
+        };
+        harness.step_towards(deadline).await.map_err(plain)?;
     }
 }
 
@@ -223,8 +388,9 @@ async fn snapshot(harness: &Harness) -> Result<Snapshot, String> {
     let greenhouse_journal =
         harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
     let iop_journal = harness.control(Side::Iop, Method::GET, "/_rehearsal/journal", none).await?;
-    let dead_letters = harness.engine.dead_letters().await.map_err(|e| e.to_string())?;
-    let audit = harness.engine.audit_trail().await.map_err(|e| e.to_string())?;
+    let engine = harness.engine();
+    let dead_letters = engine.dead_letters().await.map_err(|e| e.to_string())?;
+    let audit = engine.audit_trail().await.map_err(|e| e.to_string())?;
     Ok(Snapshot {
         greenhouse,
         iop,
@@ -233,6 +399,27 @@ async fn snapshot(harness: &Harness) -> Result<Snapshot, String> {
         dead_letters: serde_json::to_value(dead_letters).unwrap_or_default(),
         audit: serde_json::to_value(audit).unwrap_or_default(),
     })
+}
+
+async fn journals(harness: &Harness) -> Result<Vec<JournalEntry>, String> {
+    let none = None::<&()>;
+    let mut all: Vec<JournalEntry> =
+        harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
+    let iop: Vec<JournalEntry> =
+        harness.control(Side::Iop, Method::GET, "/_rehearsal/journal", none).await?;
+    all.extend(iop);
+    // One timeline: by virtual time, then by each journal's own order.
+    all.sort_by(|a, b| (a.at, &a.service, a.seq).cmp(&(b.at, &b.service, b.seq)));
+    Ok(all)
+}
+
+async fn journal_lengths(harness: &Harness) -> Result<(u64, u64), String> {
+    let none = None::<&()>;
+    let gh: Vec<Value> =
+        harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
+    let iop: Vec<Value> =
+        harness.control(Side::Iop, Method::GET, "/_rehearsal/journal", none).await?;
+    Ok((gh.len() as u64, iop.len() as u64))
 }
 
 /// A step in a few words, for reports.
@@ -248,6 +435,13 @@ pub fn describe(step: &Step) -> String {
         Step::Expect(targets) => {
             format!("expect {}", targets.keys().cloned().collect::<Vec<_>>().join(", "))
         }
+        Step::Faults(faults) => {
+            format!("faults: {}", verbs(&serde_json::to_value(faults).unwrap_or_default()))
+        }
+        Step::Webhook(webhook) => {
+            format!("webhook from {:?} ({:?} signature)", webhook.from, webhook.signature)
+        }
+        Step::Engine(action) => format!("engine: {action:?}"),
     }
 }
 

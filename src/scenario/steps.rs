@@ -152,6 +152,28 @@ pub async fn iop(harness: &Harness, ids: &Ids, step: &IopStep) -> Result<(), Str
             scheduling_request_id: request_of(&state, ids, name)?.0,
             reason: "manual".into(),
         }
+    } else if let Some(name) = &step.interviewer_responds {
+        let interview_id = interview_of(&state, ids, name, step.interview.as_deref())?.0;
+        let who = step.interviewer.as_deref().unwrap_or_default();
+        let user_id = user_of(ids, who)?;
+        let response_status = step.response.clone().unwrap_or_default();
+        IopAction::InterviewerResponds { interview_id, user_id, response_status }
+    } else if let Some(name) = &step.revert_no_show {
+        IopAction::RevertNoShow {
+            interview_id: interview_of(&state, ids, name, step.interview.as_deref())?.0,
+        }
+    } else if let Some(name) = &step.edit_feedback {
+        IopAction::UpdateFeedback {
+            feedback_id: feedback_of(&state, ids, name)?,
+            overall_recommendation: step.recommendation.clone(),
+            notes: step.notes.clone(),
+        }
+    } else if let Some(name) = &step.withdraw_feedback {
+        IopAction::DeleteFeedback { feedback_id: feedback_of(&state, ids, name)? }
+    } else if let Some(who) = &step.deactivate_user {
+        IopAction::DeactivateUser { user_id: user_of(ids, who)? }
+    } else if let Some(who) = &step.disconnect_calendar {
+        IopAction::DisconnectCalendar { user_id: user_of(ids, who)? }
     } else {
         return Err("iop step has no verb".into());
     };
@@ -201,6 +223,21 @@ fn interview_of(
     let interview = chosen.ok_or_else(|| format!("the IOP has no interview for `{name}`"))?;
     let id = interview.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok((id, (*interview).clone()))
+}
+
+fn user_of(ids: &Ids, name: &str) -> Result<String, String> {
+    ids.iop_users.get(name).cloned().ok_or_else(|| format!("unknown user `{name}`"))
+}
+
+/// The candidate's newest feedback.
+fn feedback_of(state: &Value, ids: &Ids, name: &str) -> Result<String, String> {
+    let application_id = ids_of(ids, name)?.application_id;
+    records(state, "feedback")
+        .filter(|f| application_of(f) == Some(application_id))
+        .filter_map(|f| f.get("id").and_then(Value::as_str))
+        .next_back()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the IOP has no feedback for `{name}`"))
 }
 
 fn requested_minutes(request: &Value, interview: Option<&str>) -> i64 {

@@ -6,12 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::duration;
 use super::expect::TARGETS;
-use super::model::{GreenhouseStep, IopStep, Scenario, Step};
+use super::invariants::INVARIANTS;
+use super::model::{FaultsStep, GreenhouseStep, IopStep, Scenario, Step, WebhookStep};
 
 type Problem = (u64, String);
 
 const RECOMMENDATIONS: &[&str] = &["definitely_not", "no", "yes", "strong_yes", "no_decision"];
 const STATUSES: &[&str] = &["in_process", "rejected", "hired"];
+const RESPONSES: &[&str] = &["needs_action", "accepted", "declined", "tentative"];
+const EMAIL_TYPES: &[&str] = &["personal", "work", "other"];
+const PHONE_TYPES: &[&str] = &["mobile", "home", "work", "skype", "other"];
 
 struct Names<'a> {
     users: BTreeSet<&'a str>,
@@ -31,25 +35,74 @@ pub fn check(scenario: &Scenario) -> Result<(), Problem> {
             Step::Advance(text) => {
                 duration::parse(text).map_err(|m| (line, format!("advance: {m}")))?;
             }
-            Step::Expect(targets) => {
-                if targets.is_empty() {
-                    return Err((line, "expect: name at least one target".into()));
-                }
-                for target in targets.keys() {
-                    if !TARGETS.contains(&target.as_str()) {
-                        return Err((
-                            line,
-                            format!(
-                                "expect: unknown target `{target}`; known: {}",
-                                TARGETS.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
+            Step::Expect(targets) => check_expect(targets).map_err(|m| (line, m))?,
+            Step::Faults(faults) => check_faults(faults).map_err(|m| (line, m))?,
+            Step::Webhook(webhook) => check_webhook(webhook).map_err(|m| (line, m))?,
+            Step::Engine(_) => {}
+        }
+    }
+    for waiver in &scenario.waive {
+        if !INVARIANTS.contains(&waiver.invariant.as_str()) {
+            return Err((
+                1,
+                format!(
+                    "waive: unknown invariant `{}`; known: {}",
+                    waiver.invariant,
+                    INVARIANTS.join(", ")
+                ),
+            ));
+        }
+        if waiver.reason.trim().is_empty() {
+            return Err((1, format!("waive: say why `{}` is waived (`reason`)", waiver.invariant)));
         }
     }
     Ok(())
+}
+
+fn check_expect(targets: &BTreeMap<String, serde_json::Value>) -> Result<(), String> {
+    if targets.keys().all(|k| k == "within") {
+        return Err("expect: name at least one target".into());
+    }
+    for (target, value) in targets {
+        if target == "within" {
+            let text = value.as_str().ok_or("expect: `within` takes a duration such as `2h`")?;
+            duration::parse(text).map_err(|m| format!("expect within: {m}"))?;
+        } else if !TARGETS.contains(&target.as_str()) {
+            return Err(format!(
+                "expect: unknown target `{target}`; known: {}",
+                TARGETS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_faults(faults: &FaultsStep) -> Result<(), String> {
+    if faults.greenhouse.is_none() && faults.iop.is_none() {
+        return Err(
+            "faults: name `greenhouse:` and/or `iop:` (an empty map `{}` clears them)".into()
+        );
+    }
+    if let Some(value) = &faults.greenhouse {
+        serde_json::from_value::<crate::mock::greenhouse::control::Faults>(value.clone())
+            .map_err(|e| format!("faults.greenhouse: {e}"))?;
+    }
+    if let Some(value) = &faults.iop {
+        serde_json::from_value::<crate::mock::iop::control::Faults>(value.clone())
+            .map_err(|e| format!("faults.iop: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_webhook(webhook: &WebhookStep) -> Result<(), String> {
+    match (&webhook.body, &webhook.file) {
+        (Some(_), None) => Ok(()),
+        (None, Some(file)) if std::path::Path::new(file).is_file() => Ok(()),
+        (None, Some(file)) => Err(format!(
+            "webhook: file `{file}` not found (paths are relative to where rehearsal runs)"
+        )),
+        _ => Err("webhook: give exactly one of `body` (inline JSON) or `file`".into()),
+    }
 }
 
 fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
@@ -122,6 +175,32 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
                 ),
             ));
         }
+        for email in &c.emails {
+            if !EMAIL_TYPES.contains(&email.kind.as_str()) {
+                return Err((
+                    line,
+                    format!(
+                        "candidate `{}`: email type `{}` is not one of {}",
+                        c.name,
+                        email.kind,
+                        EMAIL_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+        for phone in &c.phones {
+            if !PHONE_TYPES.contains(&phone.kind.as_str()) {
+                return Err((
+                    line,
+                    format!(
+                        "candidate `{}`: phone type `{}` is not one of {}",
+                        c.name,
+                        phone.kind,
+                        PHONE_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
         if names.candidates.insert(c.name.as_str(), c.applies_to.as_str()).is_some() {
             return Err((line, format!("candidate `{}` is defined twice", c.name)));
         }
@@ -193,11 +272,39 @@ fn check_iop(step: &IopStep, names: &Names<'_>) -> Result<(), String> {
             ("no_show", &step.no_show),
             ("feedback", &step.feedback),
             ("cancel_request", &step.cancel_request),
+            ("interviewer_responds", &step.interviewer_responds),
+            ("revert_no_show", &step.revert_no_show),
+            ("edit_feedback", &step.edit_feedback),
+            ("withdraw_feedback", &step.withdraw_feedback),
+            ("deactivate_user", &step.deactivate_user),
+            ("disconnect_calendar", &step.disconnect_calendar),
         ],
         "iop",
     )?;
-    candidate(names, who)?;
+    if matches!(verb, "deactivate_user" | "disconnect_calendar") {
+        if !names.users.contains(who) {
+            return Err(format!("iop {verb}: unknown user `{who}` (not in given.users)"));
+        }
+    } else {
+        candidate(names, who)?;
+    }
     match verb {
+        "interviewer_responds" => {
+            step.interviewer
+                .as_deref()
+                .ok_or("iop interviewer_responds needs `interviewer: <user name>`")?;
+            let response =
+                step.response.as_deref().ok_or("iop interviewer_responds needs `response`")?;
+            if !RESPONSES.contains(&response) {
+                return Err(format!(
+                    "iop interviewer_responds: response `{response}` is not one of {}",
+                    RESPONSES.join(", ")
+                ));
+            }
+        }
+        "edit_feedback" if step.recommendation.is_none() && step.notes.is_none() => {
+            return Err("iop edit_feedback needs `recommendation` and/or `notes`".into());
+        }
         "schedule" | "reschedule" if step.at.is_some() == step.on.is_some() => {
             return Err(format!(
                 "iop {verb} needs exactly one of `at: <UTC time>` (timed) or `on: <date>` (all-day)"

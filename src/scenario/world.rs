@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use http::Method;
 
 use super::expect::CandidateIds;
-use super::harness::{ENGINE_HOST, Harness, Side};
+use super::harness::{Harness, Side};
 use super::model::{Given, InterviewSpec, StageSpec};
 use crate::mock::greenhouse::control as gh;
 use crate::mock::iop::control as iop;
@@ -74,21 +74,22 @@ pub async fn seed(
     for candidate in &given.candidates {
         let c = &candidate.value;
         let (first_name, last_name) = split_name(&c.name);
-        let typed = |value: &Option<String>, kind: &str| {
-            value
+        let typed = |one: &Option<String>, kind: &str, many: &[super::model::TypedSpec]| {
+            let one = one.iter().map(|v| gh::TypedValue { value: v.clone(), kind: kind.into() });
+            let many = many
                 .iter()
-                .map(|v| gh::TypedValue { value: v.clone(), kind: kind.into() })
-                .collect::<Vec<_>>()
+                .map(|t| gh::TypedValue { value: t.value.clone(), kind: t.kind.clone() });
+            one.chain(many).collect::<Vec<_>>()
         };
         seed.candidates.push(gh::SeedCandidate {
             key: c.name.clone(),
             id: c.id,
             first_name,
             last_name,
-            email_addresses: typed(&c.email, "personal"),
-            phone_numbers: typed(&c.phone, "mobile"),
+            email_addresses: typed(&c.email, "personal", &c.emails),
+            phone_numbers: typed(&c.phone, "mobile", &c.phones),
             time_zone: c.time_zone.clone(),
-            custom_fields: BTreeMap::new(),
+            custom_fields: c.custom_fields.clone(),
             applications: vec![gh::SeedApplication {
                 id: c.application_id,
                 job_key: c.applies_to.clone(),
@@ -135,8 +136,8 @@ pub async fn seed(
             })
             .collect(),
         webhook: Some(iop::SeedWebhook {
-            url: format!("http://{ENGINE_HOST}/webhooks/iop"),
-            secrets: vec![harness.iop_webhook_secret.clone()],
+            url: format!("{}/webhooks/iop", harness.engine_url),
+            secrets: vec![harness.iop_webhook_secret()],
         }),
     };
     let seeded: iop::Seeded =
