@@ -2,7 +2,7 @@
 //! and dispatches. Exit codes: 0 success, 1 a scenario (or check) failed, 2 unusable input.
 
 mod engine;
-mod run;
+pub mod run;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,6 +39,8 @@ enum Command {
     },
     /// Run the sync engine as a service (webhook ingest, worker, health endpoints).
     Engine(engine::EngineArgs),
+    /// Print the JSON Schema of scenario files (for editors: `rehearsal schema > scenario.schema.json`).
+    Schema,
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -59,6 +61,10 @@ pub fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Validate { paths } => run::validate(&paths),
         Command::Engine(args) => runtime.block_on(engine::main(args)),
+        Command::Schema => {
+            println!("{}", crate::scenario::schema());
+            ExitCode::SUCCESS
+        }
     }
 }
 

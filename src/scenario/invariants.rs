@@ -218,3 +218,111 @@ fn journal_rules(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A consistent final state: one open request for an application standing in its stage,
+    /// one scheduled interview mirrored once.
+    fn healthy() -> (Value, Value) {
+        let greenhouse = json!({
+            "applications": [{"id": 1, "status": "in_process"}],
+            "application_stages": [{"application_id": 1, "job_interview_stage_id": 20, "current": true}],
+            "interviews": [{"id": 7, "external_event_id": "int_1"}]
+        });
+        let iop = json!({
+            "scheduling_requests": [{"id": "sreq_1", "status": "scheduled",
+                "external_refs": {"greenhouse": {"application_id": 1, "stage_id": 20}}}],
+            "interviews": [{"id": "int_1", "status": "scheduled"}]
+        });
+        (greenhouse, iop)
+    }
+
+    fn run(
+        greenhouse: &Value,
+        iop: &Value,
+        journal: &Value,
+        dead: &Value,
+        pending: u64,
+    ) -> Vec<String> {
+        let state = FinalState {
+            greenhouse,
+            iop,
+            greenhouse_journal: journal,
+            dead_letters: dead,
+            pending_events: pending,
+            expects_dead_letters: false,
+        };
+        check(&state).into_iter().map(|f| f.invariant).collect()
+    }
+
+    #[test]
+    fn a_healthy_state_has_no_findings() {
+        let (gh, iop) = healthy();
+        assert!(run(&gh, &iop, &json!([]), &json!([]), 0).is_empty());
+    }
+
+    #[test]
+    fn each_invariant_fires_on_the_breakage_it_names() {
+        let (gh, iop) = healthy();
+        let none = json!([]);
+
+        let mut dup = gh.clone();
+        dup["interviews"] = json!([{"id": 7, "external_event_id": "int_1"}, {"id": 8, "external_event_id": "int_1"}]);
+        assert!(run(&dup, &iop, &none, &none, 0).contains(&"no_duplicate_interviews".to_owned()));
+
+        let mut two = iop.clone();
+        two["scheduling_requests"] = json!([
+            {"id": "sreq_1", "status": "scheduled", "external_refs": {"greenhouse": {"application_id": 1, "stage_id": 20}}},
+            {"id": "sreq_2", "status": "pending", "external_refs": {"greenhouse": {"application_id": 1, "stage_id": 20}}}
+        ]);
+        assert!(run(&gh, &two, &none, &none, 0).contains(&"no_duplicate_requests".to_owned()));
+
+        let mut moved = gh.clone();
+        moved["application_stages"] =
+            json!([{"application_id": 1, "job_interview_stage_id": 30, "current": true}]);
+        assert!(
+            run(&moved, &iop, &none, &none, 0)
+                .contains(&"nothing_open_for_departed_application".to_owned())
+        );
+        let mut rejected = gh.clone();
+        rejected["applications"] = json!([{"id": 1, "status": "rejected"}]);
+        assert!(
+            run(&rejected, &iop, &none, &none, 0)
+                .contains(&"nothing_open_for_departed_application".to_owned())
+        );
+
+        let mut unmirrored = gh.clone();
+        unmirrored["interviews"] = json!([]);
+        assert!(
+            run(&unmirrored, &iop, &none, &none, 0).contains(&"interviews_mirrored".to_owned())
+        );
+        let mut cancelled = iop.clone();
+        cancelled["interviews"] = json!([{"id": "int_1", "status": "cancelled"}]);
+        assert!(run(&gh, &cancelled, &none, &none, 0).contains(&"interviews_mirrored".to_owned()));
+
+        let retired = json!([{"method": "GET", "path": "/v1/candidates", "status": 404, "notes": ["retired_api"]}]);
+        assert!(run(&gh, &iop, &retired, &none, 0).contains(&"no_retired_api_calls".to_owned()));
+
+        let refused = json!([{"method": "GET", "path": "/v3/applications", "status": 429}]);
+        assert!(run(&gh, &iop, &refused, &none, 0).contains(&"rate_limit_kept".to_owned()));
+        let injected = json!([{"method": "GET", "path": "/v3/applications", "status": 429, "notes": ["fault:status_429"]}]);
+        assert!(!run(&gh, &iop, &injected, &none, 0).contains(&"rate_limit_kept".to_owned()));
+
+        assert!(run(&gh, &iop, &none, &none, 3).contains(&"nothing_lost".to_owned()));
+
+        let dead = json!([{"reason": "POST /v3/interviews answered 422"}]);
+        assert!(run(&gh, &iop, &none, &dead, 0).contains(&"no_unexpected_dead_letters".to_owned()));
+    }
+
+    #[test]
+    fn every_invariant_has_a_name_in_the_list() {
+        for name in
+            ["no_duplicate_interviews", "rate_limit_kept", "nothing_lost", "interviews_mirrored"]
+        {
+            assert!(INVARIANTS.contains(&name));
+        }
+    }
+}

@@ -13,3 +13,9 @@ pub mod runner;
 mod steps;
 mod validate;
 pub mod world;
+
+/// The JSON Schema of scenario files, generated from the same types the loader reads.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(model::Scenario);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}

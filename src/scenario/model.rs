@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -20,27 +21,31 @@ pub struct Scenario {
     pub start: Option<DateTime<Utc>>,
     #[serde(default)]
     pub given: Given,
+    #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
     /// Invariants this scenario knowingly breaks, each with the reason.
     #[serde(default)]
     pub waive: Vec<Waiver>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
     pub invariant: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Given {
     #[serde(default)]
+    #[schemars(with = "Vec<GivenUser>")]
     pub users: Vec<Spanned<GivenUser>>,
     #[serde(default)]
+    #[schemars(with = "Vec<GivenJob>")]
     pub jobs: Vec<Spanned<GivenJob>>,
     #[serde(default)]
+    #[schemars(with = "Vec<GivenCandidate>")]
     pub candidates: Vec<Spanned<GivenCandidate>>,
     /// Overrides merged into the engine configuration for this scenario only, in the TOML
     /// file's structure (e.g. `policies: { on_decline: reject }`, `triggers: [...]`).
@@ -49,7 +54,7 @@ pub struct Given {
 }
 
 /// A Greenhouse user who is also an interviewer in the IOP.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GivenUser {
     pub name: String,
@@ -60,7 +65,7 @@ pub struct GivenUser {
     pub site_admin: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GivenJob {
     pub name: String,
@@ -70,14 +75,14 @@ pub struct GivenJob {
 }
 
 /// A stage: just its name, or a name with interviews.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StageSpec {
     Name(String),
     Full(FullStage),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FullStage {
     pub name: String,
@@ -97,14 +102,14 @@ impl StageSpec {
 }
 
 /// An interview of a stage: just its name, or with duration and interviewers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum InterviewSpec {
     Name(String),
     Full(FullInterview),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FullInterview {
     pub name: String,
@@ -117,7 +122,7 @@ pub struct FullInterview {
     pub interviewers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GivenCandidate {
     /// "First Last"; the first word is the first name.
@@ -152,7 +157,7 @@ pub struct GivenCandidate {
 
 /// `{value, type}`, as Greenhouse types emails (`personal`, `work`, `other`) and phones
 /// (`mobile`, `home`, `work`, `skype`, `other`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypedSpec {
     pub value: String,
@@ -161,7 +166,7 @@ pub struct TypedSpec {
 }
 
 /// One step. Exactly one key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Something a person does in Greenhouse.
@@ -181,7 +186,7 @@ pub enum Step {
     Engine(EngineAction),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsStep {
     /// The mock Greenhouse's fault set (replaces the previous one).
@@ -192,14 +197,14 @@ pub struct FaultsStep {
     pub iop: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookSource {
     Greenhouse,
     Iop,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureMode {
     /// Signed with the secret the engine knows.
@@ -211,7 +216,7 @@ pub enum SignatureMode {
     Missing,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookStep {
     /// Which side the webhook claims to come from.
@@ -232,7 +237,7 @@ pub struct WebhookStep {
     pub expect_status: Option<u16>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EngineAction {
     /// Stops the engine and starts a new one on the same store (nothing accepted may be lost).
@@ -243,7 +248,7 @@ pub enum EngineAction {
 
 /// A Greenhouse UI action. Exactly one verb (`move`, `reject`, `unreject`, `hire`, `edit`,
 /// `delete_interview`), naming a candidate.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GreenhouseStep {
     #[serde(default, rename = "move")]
@@ -277,7 +282,7 @@ pub struct GreenhouseStep {
 }
 
 /// A simulated person in the IOP. Exactly one verb, naming a candidate.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IopStep {
     /// The candidate submits availability: with `slots`.
@@ -347,7 +352,7 @@ pub struct IopStep {
     pub disconnect_calendar: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotSpec {
     pub start: DateTime<Utc>,

@@ -97,3 +97,96 @@ fn a_wrong_expectation_fails_with_exit_1_and_a_diff() {
     assert!(run.stdout.contains("<failure"), "{}", run.stdout);
     assert!(run.stdout.contains("seed: "), "{}", run.stdout);
 }
+
+const SPARSE: &str = "steps:
+  - webhook:
+      from: greenhouse
+      body: { action: candidate_stage_change, payload: { application: { current_stage: null } } }
+      expect_status: 200
+";
+
+#[test]
+fn an_unexpected_dead_letter_fails_unless_waived_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "dead.yaml", &format!("name: dead letter\n{GIVEN}{SPARSE}"));
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "2", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = &report["scenarios"][0]["findings"][0];
+    assert_eq!(finding["invariant"], "no_unexpected_dead_letters");
+    assert!(finding["message"].as_str().unwrap().contains("no application.id"), "{finding}");
+
+    let waived = format!(
+        "name: dead letter waived\n{GIVEN}{SPARSE}waive:\n  - {{ invariant: no_unexpected_dead_letters, reason: sparse payload on purpose }}\n"
+    );
+    let file = write(dir.path(), "waived.yaml", &waived);
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "2", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        report["scenarios"][0]["waived"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sparse payload on purpose")
+    );
+}
+
+#[test]
+fn engine_overrides_in_given_change_the_policy_for_one_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = GIVEN.replace(
+        "given:\n",
+        "given:\n  engine: { policies: { on_decline: reject, rejection_reason: Withdrew } }\n",
+    );
+    let steps = "steps:
+  - greenhouse: { move: Ana Ruiz, to: Onsite }
+  - iop: { candidate_declines: Ana Ruiz, reason: moved abroad }
+  - expect:
+      greenhouse.applications: { candidate: Ana Ruiz, status: rejected }
+      greenhouse.notes: { candidate: Ana Ruiz, body_contains: moved abroad }
+";
+    let file =
+        write(dir.path(), "override.yaml", &format!("name: decline rejects\n{given}{steps}"));
+    let run = rehearsal(&["run", &file.display().to_string(), "--seed", "3"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn filter_and_shard_select_scenarios() {
+    let run = rehearsal(&[
+        "run",
+        "scenarios/",
+        "--seed",
+        "4",
+        "--filter",
+        "late-feedback",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["total"], 1);
+
+    let mut seen = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let run =
+            rehearsal(&["run", "scenarios/", "--seed", "4", "--shard", shard, "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        seen.extend(
+            report["scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["file"].as_str().unwrap().to_owned()),
+        );
+    }
+    let all = rehearsal(&["validate", "scenarios/"]);
+    let count = all.stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "every file in exactly one shard: {seen:?}");
+
+    let run = rehearsal(&["run", "scenarios/", "--shard", "3/2"]);
+    assert_eq!(run.code, 2);
+}
