@@ -93,6 +93,8 @@ pub enum Format {
     Text,
     Json,
     Junit,
+    /// One HTML file with a timeline per scenario (keeps the mocks' journals).
+    Html,
 }
 
 fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, InputError> {
@@ -131,6 +133,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
     let seed = args.seed.unwrap_or_else(fresh_seed);
     let mut options = RunOptions::new(seed, config, config_file);
     options.transport = args.transport;
+    options.keep_journals = args.format == Format::Html;
 
     // Machine formats on stdout keep stdout clean: progress lines go to stderr then.
     let lines_to_stdout = args.format == Format::Text || args.output.is_some();
@@ -190,6 +193,7 @@ fn emit(
         Format::Text => anstream::adapter::strip_str(&summary).to_string(),
         Format::Json => report.to_json(),
         Format::Junit => report::junit::render(report),
+        Format::Html => report::html::render(report),
     };
     match output {
         Some(path) => {

@@ -1,6 +1,7 @@
 //! Results of a run and the ways to show them: a terminal summary for people (`terminal`),
 //! stable JSON (`json`) and JUnit XML (`junit`) for machines.
 
+pub mod html;
 pub mod junit;
 pub mod terminal;
 

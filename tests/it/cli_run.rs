@@ -190,3 +190,30 @@ fn filter_and_shard_select_scenarios() {
     let run = rehearsal(&["run", "scenarios/", "--shard", "3/2"]);
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn html_report_has_a_timeline_per_scenario_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let run = rehearsal(&[
+        "run",
+        "scenarios/",
+        "--seed",
+        "11",
+        "--format",
+        "html",
+        "--output",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The template escapes `/` as `&#x2f;`; read it as a browser would.
+    let html = std::fs::read_to_string(&out).unwrap().replace("&#x2f;", "/");
+    assert_eq!(html.matches("<table>").count(), 3, "one timeline per scenario");
+    // The engine's writes to Greenhouse and the IOP's webhooks to the engine are on it.
+    assert!(html.contains("POST /v3/interviews"), "timeline lacks the interview write");
+    assert!(html.contains("POST /v1/scheduling_requests"), "timeline lacks the IOP request");
+    assert!(html.contains("candidate declines after the onsite is scheduled"));
+    for secret_marker in ["Bearer ", "ghs_", "whsec_", "ghwh_", "iop_0", "sha256 "] {
+        assert!(!html.contains(secret_marker), "the report leaks {secret_marker}");
+    }
+}
