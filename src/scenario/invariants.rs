@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::engine::config::{EngineConfig, FeedbackWriteback, TriggerAction};
 use crate::report::Finding;
 
 /// Every invariant's name, as findings and waivers spell it.
@@ -17,6 +18,8 @@ pub const INVARIANTS: &[&str] = &[
     "rate_limit_kept",
     "nothing_lost",
     "no_unexpected_dead_letters",
+    "request_for_trigger_stage",
+    "feedback_recorded_once",
 ];
 
 const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
@@ -31,6 +34,8 @@ pub struct FinalState<'a> {
     pub pending_events: u64,
     /// Whether the scenario itself expects dead letters (then they are not a finding).
     pub expects_dead_letters: bool,
+    /// The engine configuration the scenario ran against (its trigger rules and policies).
+    pub config: &'a EngineConfig,
 }
 
 fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
@@ -51,6 +56,8 @@ pub fn check(state: &FinalState<'_>) -> Vec<Finding> {
     nothing_open_for_departed_applications(state, &mut findings);
     interviews_mirrored(state, &mut findings);
     journal_rules(state, &mut findings);
+    trigger_stages_have_a_request(state, &mut findings);
+    feedback_recorded_once(state, &mut findings);
     if state.pending_events > 0 {
         findings.push(finding(
             "nothing_lost",
@@ -193,6 +200,100 @@ fn interviews_mirrored(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Every active application standing in a stage a trigger rule names got a scheduling request
+/// for that stay in the stage (whatever became of it since).
+fn trigger_stages_have_a_request(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    let name_of = |key: &str, id: i64| {
+        list(state.greenhouse, key)
+            .iter()
+            .find(|r| r.get("id").and_then(Value::as_i64) == Some(id))
+            .map(|r| str_of(r, "name").to_owned())
+            .unwrap_or_default()
+    };
+    for application in list(state.greenhouse, "applications") {
+        let (Some(app_id), Some(job_id)) = (
+            application.get("id").and_then(Value::as_i64),
+            application.get("job_id").and_then(Value::as_i64),
+        ) else {
+            continue;
+        };
+        if !matches!(str_of(application, "status"), "in_process" | "active") {
+            continue;
+        }
+        let Some(row) = list(state.greenhouse, "application_stages").iter().find(|r| {
+            r.get("application_id").and_then(Value::as_i64) == Some(app_id)
+                && r.get("current").and_then(Value::as_bool) == Some(true)
+        }) else {
+            continue;
+        };
+        let Some(stage_id) = row.get("job_interview_stage_id").and_then(Value::as_i64) else {
+            continue;
+        };
+        let rule = state.config.trigger_for(
+            job_id,
+            &name_of("jobs", job_id),
+            stage_id,
+            &name_of("job_interview_stages", stage_id),
+        );
+        if rule.map(|r| r.action) != Some(TriggerAction::OpenSchedulingRequest) {
+            continue;
+        }
+        let entered = instant(row.get("entered_at"));
+        let for_this_stay = list(state.iop, "scheduling_requests").iter().any(|r| {
+            r.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
+                == Some(app_id)
+                && r.pointer("/external_refs/greenhouse/stage_id").and_then(Value::as_i64)
+                    == Some(stage_id)
+                && instant(r.get("created_at")) >= entered
+        });
+        if !for_this_stay {
+            findings.push(finding(
+                "request_for_trigger_stage",
+                format!("application {app_id} stands in trigger stage {stage_id} but no scheduling request was opened for it"),
+            ));
+        }
+    }
+}
+
+/// Each submitted feedback became exactly one Greenhouse scorecard (when that is the policy).
+fn feedback_recorded_once(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
+    if state.config.policies.feedback_writeback != FeedbackWriteback::Scorecard {
+        return;
+    }
+    let mut submitted: BTreeMap<i64, usize> = BTreeMap::new();
+    for feedback in
+        list(state.iop, "feedback").iter().filter(|f| str_of(f, "status") == "submitted")
+    {
+        if let Some(app) =
+            feedback.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
+        {
+            *submitted.entry(app).or_default() += 1;
+        }
+    }
+    let mut recorded: BTreeMap<i64, usize> = BTreeMap::new();
+    for scorecard in list(state.greenhouse, "scorecards") {
+        if let Some(app) = scorecard.get("application_id").and_then(Value::as_i64) {
+            *recorded.entry(app).or_default() += 1;
+        }
+    }
+    for (app, count) in &submitted {
+        let have = recorded.get(app).copied().unwrap_or(0);
+        if have != *count {
+            findings.push(finding(
+                "feedback_recorded_once",
+                format!("application {app}: {count} feedback submitted in the IOP, {have} scorecard(s) in Greenhouse"),
+            ));
+        }
+    }
+}
+
+fn instant(value: Option<&Value>) -> Option<chrono::DateTime<chrono::Utc>> {
+    value
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 fn journal_rules(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
     for entry in state.greenhouse_journal.as_array().into_iter().flatten() {
         let notes: Vec<&str> = entry
@@ -247,7 +348,9 @@ mod tests {
         dead: &Value,
         pending: u64,
     ) -> Vec<String> {
+        let config = test_config();
         let state = FinalState {
+            config: &config,
             greenhouse,
             iop,
             greenhouse_journal: journal,
@@ -256,6 +359,11 @@ mod tests {
             expects_dead_letters: false,
         };
         check(&state).into_iter().map(|f| f.invariant).collect()
+    }
+
+    fn test_config() -> EngineConfig {
+        let text = include_str!("../../fixtures/engine.toml");
+        EngineConfig::parse(text, "fixtures/engine.toml").unwrap()
     }
 
     #[test]
@@ -315,6 +423,33 @@ mod tests {
 
         let dead = json!([{"reason": "POST /v3/interviews answered 422"}]);
         assert!(run(&gh, &iop, &none, &dead, 0).contains(&"no_unexpected_dead_letters".to_owned()));
+
+        // An application entering Onsite (a trigger stage) after its last request.
+        let mut onsite = gh.clone();
+        onsite["jobs"] = json!([{"id": 5, "name": "Backend"}]);
+        onsite["job_interview_stages"] = json!([{"id": 20, "name": "Onsite"}]);
+        onsite["applications"] = json!([{"id": 1, "job_id": 5, "status": "in_process"}]);
+        onsite["application_stages"] = json!([{"application_id": 1, "job_interview_stage_id": 20, "current": true, "entered_at": "2026-11-03T09:00:00.000Z"}]);
+        let mut old = iop.clone();
+        old["scheduling_requests"][0]["created_at"] = json!("2026-11-02T09:00:00Z");
+        assert!(
+            run(&onsite, &old, &none, &none, 0).contains(&"request_for_trigger_stage".to_owned())
+        );
+        old["scheduling_requests"][0]["created_at"] = json!("2026-11-03T09:00:01Z");
+        assert!(
+            !run(&onsite, &old, &none, &none, 0).contains(&"request_for_trigger_stage".to_owned())
+        );
+
+        let mut feedback = iop.clone();
+        feedback["feedback"] = json!([{"id": "fb_1", "status": "submitted", "external_refs": {"greenhouse": {"application_id": 1}}}]);
+        assert!(
+            run(&gh, &feedback, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
+        );
+        let mut twice = gh.clone();
+        twice["scorecards"] = json!([{"id": 1, "application_id": 1}]);
+        assert!(
+            !run(&twice, &feedback, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
+        );
     }
 
     #[test]

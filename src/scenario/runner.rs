@@ -241,6 +241,7 @@ async fn drive(
                 dead_letters: &snap.dead_letters,
                 pending_events,
                 expects_dead_letters,
+                config,
             });
         }
         Err(message) => {
