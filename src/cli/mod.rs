@@ -18,7 +18,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
