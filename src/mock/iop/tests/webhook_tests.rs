@@ -251,12 +251,17 @@ fn signature_vectors_match_openssl() {
     // Any changed byte, or a stranger's secret, fails.
     let tampered = br#"{"id":"evt_000002","type":"ping"}"#;
     assert_eq!(
-        signature::verify(&[one.clone()], Some(&rotated), tampered, T),
+        signature::verify(std::slice::from_ref(&one), Some(&rotated), tampered, T),
         Err(signature::SignatureError::Mismatch)
     );
     // A replay outside the 300 s window is refused however valid the digest.
     assert_eq!(
-        signature::verify(&[one.clone()], Some(&format!("t={T},v1={ONE}")), BODY, T + 301),
+        signature::verify(
+            std::slice::from_ref(&one),
+            Some(&format!("t={T},v1={ONE}")),
+            BODY,
+            T + 301
+        ),
         Err(signature::SignatureError::Stale { age_secs: 301 })
     );
     assert_eq!(
@@ -300,8 +305,8 @@ async fn retry_schedule_for_every_number_of_failures() {
         let seen = h.receiver.seen();
         let offsets: Vec<i64> = seen.iter().map(|(at, _, _)| (*at - start).num_minutes()).collect();
         assert_eq!(offsets, OFFSETS_MINUTES[..=failures], "{failures} failures");
-        let first_id = &seen[0].1["iop-event-id"];
-        assert!(seen.iter().all(|(_, headers, _)| &headers["iop-event-id"] == first_id));
+        let first_id = seen[0].1["iop-event-id"].clone();
+        assert!(seen.iter().all(|(_, headers, _)| headers["iop-event-id"] == first_id));
         let last_attempt = seen.last().unwrap().1["iop-delivery-attempt"].to_str().unwrap();
         assert_eq!(last_attempt, (failures + 1).to_string());
         let status = h.control("GET", "/_rehearsal/status", json!({})).await.body;
