@@ -356,6 +356,8 @@ impl State {
             );
             return Err(ApiError::invalid_state(message));
         }
+        // TODO(fidelity): §4.3 also wants slots of at least 15 min, non-overlapping and inside
+        // `window`; only emptiness and order are checked so far.
         if slots.is_empty() {
             return Err(ApiError::field("slots", "empty", "slots must not be empty"));
         }
