@@ -276,3 +276,82 @@ pub(crate) fn list_item(value: Value) -> (DateTime<Utc>, String, Value) {
     let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     (at, id, value)
 }
+
+/// The filters every list shares: `updated_after` / `updated_before` (exclusive), `status`,
+/// and any number of `external_ref.<system>.<field>=<value>` (an integer value also matches
+/// the same digits stored as a string, and the other way round).
+pub(crate) struct ListFilter {
+    updated_after: Option<DateTime<Utc>>,
+    updated_before: Option<DateTime<Utc>>,
+    status: Option<String>,
+    external_refs: Vec<(String, String)>,
+}
+
+impl ListFilter {
+    pub fn from_request(request: &ApiRequest) -> Result<Self, ApiError> {
+        let mut external_refs = Vec::new();
+        for (name, value) in &request.query {
+            let Some(path) = name.strip_prefix("external_ref.") else { continue };
+            let parts: Vec<&str> = path.split('.').collect();
+            if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+                let message = format!(
+                    "{name} must be external_ref.<system>.<field>, e.g. external_ref.greenhouse.candidate_id"
+                );
+                return Err(ApiError::field(name, "invalid_filter", message));
+            }
+            external_refs.push((format!("/{}/{}", parts[0], parts[1]), value.clone()));
+        }
+        Ok(Self {
+            updated_after: request.query_time("updated_after")?,
+            updated_before: request.query_time("updated_before")?,
+            status: request.query("status").map(str::to_owned),
+            external_refs,
+        })
+    }
+
+    /// Whether a resource's JSON passes every filter.
+    pub fn keeps(&self, value: &Value) -> bool {
+        let updated_at = value
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|at| at.with_timezone(&Utc));
+        let time_ok = |bound: Option<DateTime<Utc>>, after: bool| match (bound, updated_at) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(bound), Some(at)) => (at > bound) == after && at != bound,
+        };
+        let status_ok = self
+            .status
+            .as_deref()
+            .is_none_or(|s| value.get("status").and_then(Value::as_str) == Some(s));
+        let refs = value.get("external_refs");
+        let refs_ok = self.external_refs.iter().all(|(pointer, wanted)| {
+            refs.and_then(|r| r.pointer(pointer)).is_some_and(|stored| ref_matches(stored, wanted))
+        });
+        time_ok(self.updated_after, true)
+            && time_ok(self.updated_before, false)
+            && status_ok
+            && refs_ok
+    }
+}
+
+fn ref_matches(stored: &Value, wanted: &str) -> bool {
+    match stored {
+        Value::String(text) => text == wanted,
+        Value::Number(number) => number.to_string() == wanted,
+        Value::Bool(flag) => flag.to_string() == wanted,
+        _ => false,
+    }
+}
+
+/// Keeps the items `filter` passes and answers them as a page.
+pub(crate) fn filtered_page(
+    request: &ApiRequest,
+    base_url: &str,
+    values: impl Iterator<Item = Value>,
+) -> ApiResult {
+    let filter = ListFilter::from_request(request)?;
+    let items = values.filter(|v| filter.keeps(v)).map(list_item).collect();
+    paginate(request, base_url, items)
+}

@@ -157,6 +157,43 @@ pub enum Action {
     DisconnectCalendar {
         user_id: String,
     },
+    /// The candidate self-schedules: picks one slot of a `self_schedule` request, which books
+    /// its (first) requested interview with one interviewer of the pool (§4.6). `end_at`
+    /// defaults to the requested duration. `created_id` is the `int_…` id.
+    PickSlot {
+        scheduling_request_id: String,
+        start_at: DateTime<Utc>,
+        #[serde(default)]
+        end_at: Option<DateTime<Utc>>,
+    },
+    /// The candidate moves their own interview (same id; `interview.rescheduled` carries
+    /// `data.reschedule = {requested_by: candidate, reason}`).
+    CandidateReschedules {
+        interview_id: String,
+        start_at: DateTime<Utc>,
+        #[serde(default)]
+        end_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The candidate does not turn up (`interview.no_show`, party `candidate`).
+    CandidateNoShow {
+        interview_id: String,
+    },
+    /// The interviewer accepts the invitation.
+    InterviewerAccepts {
+        interview_id: String,
+        user_id: String,
+    },
+    /// The interviewer declines the invitation.
+    InterviewerDeclines {
+        interview_id: String,
+        user_id: String,
+    },
+    /// The user's calendar is connected again.
+    ReconnectCalendar {
+        user_id: String,
+    },
 }
 
 fn utc() -> String {
@@ -210,7 +247,8 @@ pub struct ApiFault {
     pub probability: Option<f64>,
 }
 
-/// What an API fault does instead of handling the request (the request has no effect).
+/// What an API fault does instead of handling the request (the request has no effect),
+/// except `timeout_after_processing`, which handles it and then loses the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApiFaultKind {
     #[serde(rename = "status_500")]
@@ -225,6 +263,10 @@ pub enum ApiFaultKind {
     /// The in-process transport reports a connection reset.
     #[serde(rename = "reset")]
     Reset,
+    /// The request is processed (it takes effect, and its answer is stored under its
+    /// `Idempotency-Key`), then the in-process transport reports a timeout: the response is lost.
+    #[serde(rename = "timeout_after_processing")]
+    TimeoutAfterProcessing,
 }
 
 impl ApiFaultKind {
@@ -235,6 +277,7 @@ impl ApiFaultKind {
             ApiFaultKind::Status429 => "status_429",
             ApiFaultKind::Timeout => "timeout",
             ApiFaultKind::Reset => "reset",
+            ApiFaultKind::TimeoutAfterProcessing => "timeout_after_processing",
         }
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::MockIop;
 use super::api::ApiError;
 use super::control::{Action, Faults, Seed, Seeded};
+use super::feedback::NewFeedback;
 use super::interview_routes::check_enum;
 use super::interviews::{Booking, CANCEL_REASONS, CANCELLED_BY, parse_timing};
 use super::routes::Outcome;
@@ -90,14 +91,116 @@ fn seed_world(state: &mut State, seed: Seed) -> Seeded {
     seeded
 }
 
-/// Performs one simulated person's action.
+/// Performs one simulated person's action: the candidate's, an interviewer's, or a
+/// coordinator's / the account's. Reports what it created and how many deliveries it queued.
 fn act(state: &mut State, action: Action) -> Result<ActionOutcome, ApiError> {
     let queued_before = state.issued("queue");
     let created_id = match action {
-        Action::SubmitAvailability { scheduling_request_id, slots } => {
-            state.submit_availability(&scheduling_request_id, slots)?;
+        Action::SubmitAvailability { .. }
+        | Action::PickSlot { .. }
+        | Action::CandidateReschedules { .. }
+        | Action::CandidateDeclines { .. }
+        | Action::CandidateNoShow { .. } => candidate_acts(state, action)?,
+        Action::InterviewerResponds { .. }
+        | Action::InterviewerAccepts { .. }
+        | Action::InterviewerDeclines { .. }
+        | Action::SubmitFeedback { .. }
+        | Action::UpdateFeedback { .. }
+        | Action::DeleteFeedback { .. } => interviewer_acts(state, action)?,
+        Action::DeactivateUser { user_id } => {
+            state.change_user(&user_id, "status", "deactivated", "user.deactivated")?;
             None
         }
+        Action::DisconnectCalendar { user_id } => {
+            let event = "user.calendar_disconnected";
+            state.change_user(&user_id, "calendar_status", "disconnected", event)?;
+            None
+        }
+        Action::ReconnectCalendar { user_id } => {
+            state.change_user(&user_id, "calendar_status", "connected", "user.updated")?;
+            None
+        }
+        coordinator_action => coordinator_acts(state, coordinator_action)?,
+    };
+    let webhooks_queued = (state.issued("queue") - queued_before) as usize;
+    Ok(ActionOutcome { created_id, webhooks_queued })
+}
+
+/// What the candidate does: answer with availability, self-schedule, move, decline, not show.
+fn candidate_acts(state: &mut State, action: Action) -> Result<Option<String>, ApiError> {
+    match action {
+        Action::SubmitAvailability { scheduling_request_id, slots } => {
+            state.submit_availability(&scheduling_request_id, slots, None)?;
+            Ok(None)
+        }
+        Action::PickSlot { scheduling_request_id, start_at, end_at } => {
+            let mut slot = state.default_slot(&scheduling_request_id, start_at)?;
+            slot.end_at = end_at.unwrap_or(slot.end_at);
+            Ok(Some(state.self_book(&scheduling_request_id, slot)?.0))
+        }
+        Action::CandidateReschedules { interview_id, start_at, end_at, reason } => {
+            let length = state
+                .interviews
+                .get(&interview_id)
+                .map(|i| i.timing().ends_at() - i.timing().starts_at())
+                .ok_or_else(|| ApiError::not_found("interview", &interview_id))?;
+            let end_at = end_at.unwrap_or(start_at + length);
+            let timing = parse_timing(Some(start_at), Some(end_at), None, None, None)?;
+            let (holder, _) =
+                state.reschedule_interview(&interview_id, timing, "candidate", reason)?;
+            Ok((holder != interview_id).then_some(holder))
+        }
+        Action::CandidateDeclines { scheduling_request_id, reason } => {
+            state.decline_request(&scheduling_request_id, reason)?;
+            Ok(None)
+        }
+        Action::CandidateNoShow { interview_id } => {
+            state.mark_no_show(&interview_id, "candidate", None)?;
+            Ok(None)
+        }
+        other => unreachable_action(other),
+    }
+}
+
+/// What an interviewer does: answer the invitation, file, edit or withdraw feedback.
+fn interviewer_acts(state: &mut State, action: Action) -> Result<Option<String>, ApiError> {
+    match action {
+        Action::InterviewerResponds { interview_id, user_id, response_status } => {
+            state.interviewer_responds(&interview_id, &user_id, &response_status)?;
+            Ok(None)
+        }
+        Action::InterviewerAccepts { interview_id, user_id } => {
+            state.interviewer_responds(&interview_id, &user_id, "accepted")?;
+            Ok(None)
+        }
+        Action::InterviewerDeclines { interview_id, user_id } => {
+            state.interviewer_responds(&interview_id, &user_id, "declined")?;
+            Ok(None)
+        }
+        Action::SubmitFeedback { interview_id, interviewer_id, overall_recommendation, notes } => {
+            let new = NewFeedback {
+                interviewer_id,
+                overall_recommendation,
+                notes,
+                ..NewFeedback::default()
+            };
+            Ok(Some(state.submit_feedback(&interview_id, new)?.0))
+        }
+        Action::UpdateFeedback { feedback_id, overall_recommendation, notes } => {
+            state.update_feedback(&feedback_id, None, overall_recommendation, notes.map(Some))?;
+            Ok(None)
+        }
+        Action::DeleteFeedback { feedback_id } => {
+            state.delete_feedback(&feedback_id)?;
+            Ok(None)
+        }
+        other => unreachable_action(other),
+    }
+}
+
+/// What a coordinator does: book, move, cancel, mark or unmark a no-show.
+fn coordinator_acts(state: &mut State, action: Action) -> Result<Option<String>, ApiError> {
+    match action {
         Action::ScheduleInterview {
             scheduling_request_id,
             interview_name,
@@ -122,71 +225,45 @@ fn act(state: &mut State, action: Action) -> Result<ActionOutcome, ApiError> {
                 location,
                 ..Booking::default()
             };
-            Some(state.book_interview(booking)?.0)
+            Ok(Some(state.book_interview(booking)?.0))
         }
         Action::RescheduleInterview { interview_id, start_at, end_at, start_date, end_date } => {
             let timing = parse_timing(start_at, end_at, None, start_date, end_date)?;
-            let (holder, _) = state.reschedule_interview(&interview_id, timing)?;
-            (holder != interview_id).then_some(holder)
+            let (holder, _) =
+                state.reschedule_interview(&interview_id, timing, "coordinator", None)?;
+            Ok((holder != interview_id).then_some(holder))
         }
         Action::CancelInterview { interview_id, reason, cancelled_by } => {
             check_enum("reason", &reason, CANCEL_REASONS)?;
             check_enum("cancelled_by", &cancelled_by, CANCELLED_BY)?;
             state.cancel_interview(&interview_id, &reason, &cancelled_by, None, true)?;
-            None
-        }
-        Action::CandidateDeclines { scheduling_request_id, reason } => {
-            state.decline_request(&scheduling_request_id, reason)?;
-            None
+            Ok(None)
         }
         Action::CancelRequest { scheduling_request_id, reason } => {
             check_enum("reason", &reason, super::scheduling::CANCEL_REASONS)?;
             state.cancel_request(&scheduling_request_id, &reason, None, true)?;
-            None
+            Ok(None)
         }
         Action::MarkNoShow { interview_id } => {
             state.mark_no_show(&interview_id, "candidate", None)?;
-            None
+            Ok(None)
         }
         Action::RevertNoShow { interview_id } => {
             state.revert_no_show(&interview_id)?;
-            None
+            Ok(None)
         }
-        Action::InterviewerResponds { interview_id, user_id, response_status } => {
-            state.interviewer_responds(&interview_id, &user_id, &response_status)?;
-            None
-        }
-        Action::SubmitFeedback { interview_id, interviewer_id, overall_recommendation, notes } => {
-            Some(
-                state
-                    .submit_feedback(&interview_id, interviewer_id, &overall_recommendation, notes)?
-                    .0,
-            )
-        }
-        Action::UpdateFeedback { feedback_id, overall_recommendation, notes } => {
-            state.update_feedback(&feedback_id, None, overall_recommendation, notes.map(Some))?;
-            None
-        }
-        Action::DeleteFeedback { feedback_id } => {
-            state.delete_feedback(&feedback_id)?;
-            None
-        }
-        Action::DeactivateUser { user_id } => {
-            state.change_user(&user_id, "status", "deactivated", "user.deactivated")?;
-            None
-        }
-        Action::DisconnectCalendar { user_id } => {
-            state.change_user(
-                &user_id,
-                "calendar_status",
-                "disconnected",
-                "user.calendar_disconnected",
-            )?;
-            None
-        }
-    };
-    let webhooks_queued = (state.issued("queue") - queued_before) as usize;
-    Ok(ActionOutcome { created_id, webhooks_queued })
+        other => unreachable_action(other),
+    }
+}
+
+/// `act` routes each action to the group that handles it; reaching this is a bug in `act`,
+/// answered as a 500 rather than a panic.
+fn unreachable_action(action: Action) -> Result<Option<String>, ApiError> {
+    Err(ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("no handler for action {action:?}"),
+    ))
 }
 
 /// `GET /_rehearsal/state`: every resource, the event index and subscriptions (no secrets).

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, list_item, paginate};
+use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, filtered_page};
 use super::interviews::{
     Booking, CANCEL_REASONS, CANCELLED_BY, check_version, if_match, parse_timing,
 };
@@ -85,22 +85,62 @@ pub(crate) fn get_interview(state: &mut State, id: &str) -> ApiResult {
     interview_reply(state, id)
 }
 
-/// `GET /v1/interviews?scheduling_request_id=&candidate_id=&status=&updated_after=`.
+/// `GET /v1/interviews?scheduling_request_id=&candidate_id=&status=&starts_after=&starts_before=&updated_after=&external_ref.greenhouse.*=`.
+/// `starts_after`/`starts_before` compare the start instant (all-day: 00:00 UTC), exclusive.
 pub(crate) fn list_interviews(state: &mut State, request: &ApiRequest) -> ApiResult {
     let request_id = request.query("scheduling_request_id");
     let candidate_id = request.query("candidate_id");
-    let status = request.query("status");
-    let updated_after = request.query_time("updated_after")?;
-    let items = state
+    let starts_after = request.query_time("starts_after")?;
+    let starts_before = request.query_time("starts_before")?;
+    let values = state
         .interviews
         .values()
         .filter(|i| request_id.is_none_or(|id| i.scheduling_request_id == id))
         .filter(|i| candidate_id.is_none_or(|id| i.candidate_id == id))
-        .filter(|i| status.is_none_or(|s| i.status == s))
-        .filter(|i| updated_after.is_none_or(|at| i.updated_at > at))
-        .map(|i| list_item(to_json(i)))
-        .collect();
-    paginate(request, &state.base_url, items)
+        .filter(|i| starts_after.is_none_or(|at| i.timing().starts_at() > at))
+        .filter(|i| starts_before.is_none_or(|at| i.timing().starts_at() < at))
+        .map(to_json);
+    filtered_page(request, &state.base_url, values)
+}
+
+/// `DELETE /v1/interviews/{id}`: cancel with an optional body (`reason` defaults to `other`,
+/// `cancelled_by` to `coordinator`); answers the cancelled interview.
+pub(crate) fn delete(state: &mut State, request: &ApiRequest, id: &str) -> ApiResult {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        cancelled_by: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
+    }
+    let body: Body = request.json()?;
+    let reason = body.reason.unwrap_or_else(|| "other".to_owned());
+    let by = body.cancelled_by.unwrap_or_else(coordinator);
+    check_enum("reason", &reason, CANCEL_REASONS)?;
+    check_enum("cancelled_by", &by, CANCELLED_BY)?;
+    state.cancel_interview(id, &reason, &by, body.note, true)?;
+    interview_reply(state, id)
+}
+
+/// `POST /v1/interviews/{id}/interviewers/{user_id}/response {response_status}` (interviewer
+/// side): RSVP while the interview is `scheduled` or `awaiting_feedback`.
+pub(crate) fn respond(
+    state: &mut State,
+    request: &ApiRequest,
+    id: &str,
+    user_id: &str,
+) -> ApiResult {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        response_status: String,
+    }
+    let body: Body = request.json()?;
+    state.interviewer_responds(id, user_id, &body.response_status)?;
+    interview_reply(state, id)
 }
 
 #[derive(Deserialize)]
@@ -124,10 +164,9 @@ struct RescheduleBody {
 /// (a new id under the `cancel_and_create` fault).
 pub(crate) fn reschedule(state: &mut State, request: &ApiRequest, id: &str) -> ApiResult {
     let body: RescheduleBody = request.json()?;
-    let _ = body.reason;
     let timing =
         parse_timing(body.start_at, body.end_at, body.all_day, body.start_date, body.end_date)?;
-    let (holder, _) = state.reschedule_interview(id, timing)?;
+    let (holder, _) = state.reschedule_interview(id, timing, "coordinator", body.reason)?;
     interview_reply(state, &holder)
 }
 

@@ -296,10 +296,12 @@ impl State {
         &mut self,
         id: &str,
         timing: Timing,
+        requested_by: &str,
+        reason: Option<String>,
     ) -> Result<(String, usize), ApiError> {
         let old = self.live_interview(id, "reschedule")?.clone();
         if self.faults.webhooks.reschedule_style == Some(RescheduleStyle::CancelAndCreate) {
-            return self.reschedule_by_cancel_and_create(old, timing);
+            return self.reschedule_by_cancel_and_create(old, timing, requested_by);
         }
 
         let now = self.now;
@@ -312,16 +314,20 @@ impl State {
             i.calendar_event.sequence += 1;
         })?;
         let previous = super::state::previous_attributes(&before, &after);
-        Ok((id.to_owned(), self.emit("interview.rescheduled", after, Some(previous), None)))
+        let who = json!({"requested_by": requested_by, "reason": reason});
+        let queued =
+            self.emit("interview.rescheduled", after, Some(previous), Some(("reschedule", who)));
+        Ok((id.to_owned(), queued))
     }
 
     fn reschedule_by_cancel_and_create(
         &mut self,
         old: Interview,
         timing: Timing,
+        requested_by: &str,
     ) -> Result<(String, usize), ApiError> {
-        let mut queued =
-            self.cancel_interview(&old.id, "rescheduled", "coordinator", None, false)?;
+        let by = if requested_by == "candidate" { "candidate" } else { "coordinator" };
+        let mut queued = self.cancel_interview(&old.id, "rescheduled", by, None, false)?;
         let mut external_refs = old.external_refs.clone();
         if let Some(greenhouse) = external_refs.get_mut("greenhouse").and_then(Value::as_object_mut)
         {
@@ -392,8 +398,9 @@ impl State {
         Ok(queued + self.check_request_completion(&request_id))
     }
 
-    /// `no_show →` `awaiting_feedback` (or `scheduled` if it has not ended yet).
-    // TODO(correctness): a request already `completed` because of this no-show stays completed.
+    /// `no_show →` `awaiting_feedback` (or `scheduled` if it has not ended yet). A request
+    /// that this no-show had completed is reopened (`completed → scheduled`,
+    /// `scheduling_request.reopened`) unless the interview completes again at once.
     pub fn revert_no_show(&mut self, id: &str) -> Result<usize, ApiError> {
         let interview =
             self.interviews.get(id).ok_or_else(|| ApiError::not_found("interview", id))?;
@@ -413,8 +420,32 @@ impl State {
             i.no_show = None;
         })?;
         let previous = super::state::previous_attributes(&before, &after);
-        let queued = self.emit("interview.no_show_reverted", after, Some(previous), None);
-        Ok(queued + self.check_interview_completion(id))
+        let request_id = after["scheduling_request_id"].as_str().unwrap_or_default().to_owned();
+        let mut queued = self.emit("interview.no_show_reverted", after, Some(previous), None);
+        queued += self.check_interview_completion(id);
+        Ok(queued + self.reopen_request(&request_id))
+    }
+
+    /// A `completed` request with an interview no longer settled goes back to `scheduled`.
+    fn reopen_request(&mut self, id: &str) -> usize {
+        let Some(found) = self.requests.get(id) else { return 0 };
+        let unsettled = found
+            .interview_ids
+            .iter()
+            .filter_map(|i| self.interviews.get(i))
+            .any(|i| ["scheduled", "awaiting_feedback"].contains(&i.status.as_str()));
+        if found.status != "completed" || !unsettled {
+            return 0;
+        }
+        match self.update_request(id, |r| r.status = "scheduled".to_owned()) {
+            Ok(object) => self.emit(
+                "scheduling_request.reopened",
+                object,
+                Some(json!({"status": "completed"})),
+                None,
+            ),
+            Err(_) => 0,
+        }
     }
 
     pub fn interviewer_responds(
@@ -428,8 +459,7 @@ impl State {
                 format!("response_status must be one of {RESPONSE_STATUSES:?}, got {response:?}");
             return Err(ApiError::field("response_status", "invalid_enum", message));
         }
-        let interview =
-            self.interviews.get(id).ok_or_else(|| ApiError::not_found("interview", id))?;
+        let interview = self.live_interview(id, "respond to")?;
         let current =
             interview.interviewers.iter().find(|p| p.user_id == user_id).ok_or_else(|| {
                 ApiError::field(

@@ -9,6 +9,8 @@
 //! serves `/_rehearsal/`.
 
 mod api;
+mod auth;
+mod candidates;
 pub mod control;
 mod control_routes;
 mod events;
@@ -18,6 +20,7 @@ mod idempotency;
 mod interview_routes;
 mod interviews;
 mod people;
+mod request_routes;
 mod routes;
 mod scheduling;
 mod state;
@@ -41,8 +44,11 @@ use crate::transport::SharedHttp;
 pub struct IopMockConfig {
     /// Where the mock is reached, e.g. `http://iop.test`; API paths live under `/v1`.
     pub base_url: String,
-    /// Accepted bearer API keys (one account).
+    /// Accepted bearer API keys (one account), each with every scope.
     pub api_keys: Vec<String>,
+    /// Further keys of the same account that hold only some scopes; a request outside them
+    /// answers `403 forbidden`. Empty by default.
+    pub restricted_keys: Vec<RestrictedKey>,
     /// Requests allowed per 10 s window and key.
     pub rate_limit_per_window: u32,
     /// Seed for every random choice (faults, jitter).
@@ -54,10 +60,20 @@ impl Default for IopMockConfig {
         Self {
             base_url: "http://iop.test".to_owned(),
             api_keys: vec!["iop_test_key".to_owned()],
+            restricted_keys: Vec::new(),
             rate_limit_per_window: 100,
             seed: 0,
         }
     }
+}
+
+/// An API key limited to some scopes. A scope is `<resource>:read` (GET) or
+/// `<resource>:write` (every other method), where `<resource>` is the first path segment
+/// after `/v1` (`candidates`, `interviews`, …) or `*` for all of them; `*` alone is every scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestrictedKey {
+    pub key: String,
+    pub scopes: Vec<String>,
 }
 
 /// The mock. Cheap to clone; clones share state.

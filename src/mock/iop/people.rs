@@ -1,181 +1,194 @@
-//! Candidates (upserted from the ATS by Greenhouse id) and users (interviewers, seeded
-//! through the control API): their `/v1` routes and the state changes simulated people make.
+//! Users (interviewers): seeded through the control API or upserted by Greenhouse user id,
+//! their `/v1` routes, and the changes simulated people make (deactivation, calendar status).
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, list_item, paginate};
+use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, filtered_page};
 use super::control::SeedUser;
-use super::state::{Candidate, Email, Phone, State, User, previous_attributes, to_json};
+use super::state::{State, User, previous_attributes, to_json};
 
-const EMAIL_TYPES: &[&str] = &["personal", "work", "other"];
-const PHONE_TYPES: &[&str] = &["mobile", "home", "work", "other"];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CandidateBody {
-    first_name: String,
-    last_name: String,
-    #[serde(default)]
-    emails: Vec<Email>,
-    #[serde(default)]
-    phones: Vec<Phone>,
-    #[serde(default)]
-    timezone: Option<String>,
-}
-
-impl CandidateBody {
-    fn validate(&self) -> Result<(), ApiError> {
-        if self.first_name.trim().is_empty() {
-            return Err(ApiError::field("first_name", "blank", "first_name must not be blank"));
-        }
-        for (i, email) in self.emails.iter().enumerate() {
-            if !email.address.contains('@') {
-                let message =
-                    format!("emails[{i}].address is not an e-mail address: {:?}", email.address);
-                return Err(ApiError::field(
-                    &format!("emails[{i}].address"),
-                    "invalid_email",
-                    message,
-                ));
-            }
-            if !EMAIL_TYPES.contains(&email.kind.as_str()) {
-                let message = format!(
-                    "emails[{i}].type must be one of {EMAIL_TYPES:?}, got {:?}",
-                    email.kind
-                );
-                return Err(ApiError::field(&format!("emails[{i}].type"), "invalid_enum", message));
-            }
-        }
-        let primaries = self.emails.iter().filter(|e| e.primary).count();
-        if !self.emails.is_empty() && primaries != 1 {
-            let message = format!("exactly one e-mail must be primary, {primaries} are");
-            return Err(ApiError::field("emails", "primary_count", message));
-        }
-        for (i, phone) in self.phones.iter().enumerate() {
-            if !PHONE_TYPES.contains(&phone.kind.as_str()) {
-                let message = format!(
-                    "phones[{i}].type must be one of {PHONE_TYPES:?}, got {:?}",
-                    phone.kind
-                );
-                return Err(ApiError::field(&format!("phones[{i}].type"), "invalid_enum", message));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `PUT /v1/candidates/by_external_ref/greenhouse/{gh_candidate_id}`: 201 when created, 200
-/// when it existed (the version bumps only if a field changed).
-pub(crate) fn upsert_candidate(state: &mut State, request: &ApiRequest, gh_id: &str) -> ApiResult {
-    let gh_id: i64 = gh_id.parse().map_err(|_| {
-        ApiError::field(
-            "gh_candidate_id",
-            "invalid_integer",
-            format!("the Greenhouse candidate id must be an integer, got {gh_id:?}"),
-        )
-    })?;
-    let body: CandidateBody = request.json()?;
-    body.validate()?;
-    let emails: Vec<Email> = body
-        .emails
-        .into_iter()
-        .map(|e| Email { address: e.address.trim().to_lowercase(), ..e })
-        .collect();
-
-    let existing = state
-        .candidates
-        .values()
-        .find(|c| c.external_refs.pointer("/greenhouse/candidate_id") == Some(&json!(gh_id)));
-    let Some(id) = existing.map(|c| c.id.clone()) else {
-        let id = state.next_id("cand");
-        let candidate = Candidate {
-            id: id.clone(),
-            external_refs: json!({"greenhouse": {"candidate_id": gh_id}}),
-            first_name: body.first_name,
-            last_name: body.last_name,
-            emails,
-            phones: body.phones,
-            timezone: body.timezone,
-            status: "active".to_owned(),
-            merged_into_id: None,
-            version: 1,
-            created_at: state.now,
-            updated_at: state.now,
-        };
-        let object = to_json(&candidate);
-        state.candidates.insert(id, candidate);
-        state.emit("candidate.created", object.clone(), None, None);
-        return Ok(ApiReply::created(object));
-    };
-
-    let now = state.now;
-    let candidate =
-        state.candidates.get_mut(&id).ok_or_else(|| ApiError::not_found("candidate", &id))?;
-    let before = to_json(candidate);
-    candidate.first_name = body.first_name;
-    candidate.last_name = body.last_name;
-    candidate.emails = emails;
-    candidate.phones = body.phones;
-    candidate.timezone = body.timezone;
-    let mut after = to_json(candidate);
-    let changed = previous_attributes(&before, &after);
-    if changed.as_object().is_some_and(|m| !m.is_empty()) {
-        candidate.version += 1;
-        candidate.updated_at = now;
-        after = to_json(candidate);
-        state.emit("candidate.updated", after.clone(), Some(changed), None);
-    }
-    Ok(ApiReply::ok(after))
-}
-
-pub(crate) fn get_candidate(state: &mut State, id: &str) -> ApiResult {
-    let candidate = state.candidates.get(id).ok_or_else(|| ApiError::not_found("candidate", id))?;
-    Ok(ApiReply::ok(to_json(candidate)))
-}
-
-/// `GET /v1/candidates?external_ref.greenhouse.candidate_id=&email=&updated_after=`.
-pub(crate) fn list_candidates(state: &mut State, request: &ApiRequest) -> ApiResult {
-    let gh_id = request.query_int("external_ref.greenhouse.candidate_id")?;
-    let email = request.query("email").map(str::to_lowercase);
-    let updated_after = request.query_time("updated_after")?;
-    let items = state
-        .candidates
-        .values()
-        .filter(|c| {
-            gh_id.is_none_or(|id| {
-                c.external_refs.pointer("/greenhouse/candidate_id") == Some(&json!(id))
-            })
-        })
-        .filter(|c| email.as_ref().is_none_or(|e| c.emails.iter().any(|x| &x.address == e)))
-        .filter(|c| updated_after.is_none_or(|at| c.updated_at > at))
-        .map(|c| list_item(to_json(c)))
-        .collect();
-    paginate(request, &state.base_url, items)
-}
+const USER_STATUSES: &[&str] = &["active", "deactivated"];
+const CALENDAR_STATUSES: &[&str] = &["connected", "disconnected", "error"];
 
 pub(crate) fn get_user(state: &mut State, id: &str) -> ApiResult {
     let user = state.users.get(id).ok_or_else(|| ApiError::not_found("user", id))?;
     Ok(ApiReply::ok(to_json(user)))
 }
 
-/// `GET /v1/users?email=&external_ref.greenhouse.user_id=&status=`.
+/// `GET /v1/users?email=&external_ref.greenhouse.user_id=&status=&updated_after=`.
 pub(crate) fn list_users(state: &mut State, request: &ApiRequest) -> ApiResult {
     let email = request.query("email").map(str::to_lowercase);
-    let gh_id = request.query_int("external_ref.greenhouse.user_id")?;
-    let status = request.query("status");
-    let items = state
+    let values = state
         .users
         .values()
         .filter(|u| email.as_ref().is_none_or(|e| &u.email.to_lowercase() == e))
-        .filter(|u| {
-            gh_id
-                .is_none_or(|id| u.external_refs.pointer("/greenhouse/user_id") == Some(&json!(id)))
-        })
-        .filter(|u| status.is_none_or(|s| u.status == s))
-        .map(|u| list_item(to_json(u)))
-        .collect();
-    paginate(request, &state.base_url, items)
+        .map(to_json);
+    filtered_page(request, &state.base_url, values)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    name: String,
+    email: String,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    employee_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    calendar_status: Option<String>,
+    #[serde(default)]
+    working_hours: Option<Vec<WorkingHours>>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct WorkingHours {
+    weekday: u8,
+    start: String,
+    end: String,
+}
+
+/// Minutes since midnight of an `HH:MM` time, if it is one.
+fn minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (text.len() == 5 && h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+impl UserBody {
+    fn validate(&self, state: &State, own_id: Option<&str>) -> Result<(), ApiError> {
+        if self.name.trim().is_empty() {
+            return Err(ApiError::field("name", "blank", "name must not be blank"));
+        }
+        let email = self.email.trim().to_lowercase();
+        if !email.contains('@') {
+            let message = format!("email is not an e-mail address: {:?}", self.email);
+            return Err(ApiError::field("email", "invalid_email", message));
+        }
+        let status = self.status.as_deref().unwrap_or("active");
+        super::interview_routes::check_enum("status", status, USER_STATUSES)?;
+        if let Some(calendar) = &self.calendar_status {
+            super::interview_routes::check_enum("calendar_status", calendar, CALENDAR_STATUSES)?;
+        }
+        // E-mail addresses are unique among active users.
+        let taken = state
+            .users
+            .values()
+            .find(|u| u.email == email && u.status == "active" && Some(u.id.as_str()) != own_id);
+        if let Some(other) = taken.filter(|_| status == "active") {
+            let message = format!("{email} is the e-mail of active user {}", other.id);
+            return Err(ApiError::field("email", "taken", message));
+        }
+        for (i, hours) in self.working_hours.iter().flatten().enumerate() {
+            let field = format!("working_hours[{i}]");
+            if !(1..=7).contains(&hours.weekday) {
+                let message =
+                    format!("{field}.weekday must be 1 (Monday) to 7, got {}", hours.weekday);
+                return Err(ApiError::field(&format!("{field}.weekday"), "out_of_range", message));
+            }
+            match (minutes(&hours.start), minutes(&hours.end)) {
+                (Some(start), Some(end)) if start < end => {}
+                _ => {
+                    let message = format!(
+                        "{field} needs HH:MM start before end, got {}–{}",
+                        hours.start, hours.end
+                    );
+                    return Err(ApiError::field(&format!("{field}.end"), "invalid_range", message));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `PUT /v1/users/by_external_ref/greenhouse/{gh_user_id}`: 201 + `user.created` when new;
+/// 200 otherwise, emitting `user.deactivated` / `user.calendar_disconnected` when the upsert
+/// makes that change, else `user.updated` (nothing when nothing changed).
+pub(crate) fn upsert_user(state: &mut State, request: &ApiRequest, gh_id: &str) -> ApiResult {
+    let gh_id: i64 = gh_id.parse().map_err(|_| {
+        let message = format!("the Greenhouse user id must be an integer, got {gh_id:?}");
+        ApiError::field("gh_user_id", "invalid_integer", message)
+    })?;
+    let body: UserBody = request.json()?;
+    let existing = state
+        .users
+        .values()
+        .find(|u| u.external_refs.pointer("/greenhouse/user_id") == Some(&json!(gh_id)))
+        .map(|u| u.id.clone());
+    body.validate(state, existing.as_deref())?;
+    let mut refs = json!({"greenhouse": {"user_id": gh_id}});
+    if let Some(employee_id) = &body.employee_id {
+        refs["greenhouse"]["employee_id"] = json!(employee_id);
+    }
+    let hours: Option<Vec<Value>> =
+        body.working_hours.as_ref().map(|all| all.iter().map(to_json).collect());
+
+    let Some(id) = existing else {
+        let id = state.next_id("usr");
+        let user = User {
+            id: id.clone(),
+            external_refs: refs,
+            name: body.name,
+            email: body.email.trim().to_lowercase(),
+            timezone: body.timezone.unwrap_or_else(|| "UTC".to_owned()),
+            calendar_status: body.calendar_status.unwrap_or_else(|| "connected".to_owned()),
+            status: body.status.unwrap_or_else(|| "active".to_owned()),
+            working_hours: hours.unwrap_or_else(default_working_hours),
+            version: 1,
+            created_at: state.now,
+            updated_at: state.now,
+        };
+        let object = to_json(&user);
+        state.users.insert(id, user);
+        state.emit("user.created", object.clone(), None, None);
+        return Ok(ApiReply::created(object));
+    };
+
+    let now = state.now;
+    let user = state.users.get_mut(&id).ok_or_else(|| ApiError::not_found("user", &id))?;
+    let before = to_json(user);
+    user.name = body.name;
+    user.email = body.email.trim().to_lowercase();
+    crate::mock::iop::state::merge_json(&mut user.external_refs, &refs);
+    if let Some(timezone) = body.timezone {
+        user.timezone = timezone;
+    }
+    if let Some(status) = body.status {
+        user.status = status;
+    }
+    if let Some(calendar) = body.calendar_status {
+        user.calendar_status = calendar;
+    }
+    if let Some(hours) = hours {
+        user.working_hours = hours;
+    }
+    let previous = previous_attributes(&before, &to_json(user));
+    if previous.as_object().is_none_or(|m| m.is_empty()) {
+        return Ok(ApiReply::ok(before));
+    }
+    user.version += 1;
+    user.updated_at = now;
+    let after = to_json(user);
+    let event = if previous.get("status").is_some() && after["status"] == "deactivated" {
+        "user.deactivated"
+    } else if previous.get("calendar_status").is_some()
+        && after["calendar_status"] == "disconnected"
+    {
+        "user.calendar_disconnected"
+    } else {
+        "user.updated"
+    };
+    state.emit(event, after.clone(), Some(previous), None);
+    Ok(ApiReply::ok(after))
+}
+
+/// Mon–Fri 09:00–17:00 local, the common default of scheduling tools.
+fn default_working_hours() -> Vec<Value> {
+    (1..=5).map(|day| json!({"weekday": day, "start": "09:00", "end": "17:00"})).collect()
 }
 
 impl State {
@@ -194,10 +207,7 @@ impl State {
             timezone: seed.timezone.clone(),
             calendar_status: "connected".to_owned(),
             status: "active".to_owned(),
-            // Mon–Fri 09:00–17:00 local, the common default of scheduling tools.
-            working_hours: (1..=5)
-                .map(|day| json!({"weekday": day, "start": "09:00", "end": "17:00"}))
-                .collect(),
+            working_hours: default_working_hours(),
             version: 1,
             created_at: self.now,
             updated_at: self.now,

@@ -9,11 +9,15 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use serde_json::Value;
 
 use super::api::{ApiError, ApiReply, ApiRequest, ApiResult};
+use super::auth::{bearer, check_scope, scopes_of};
 use super::control::ApiFaultKind;
 use super::faults::RateStatus;
 use super::idempotency::{Begin, check_key, fingerprint};
 use super::state::State;
-use super::{MockIop, control_routes, events, feedback, interview_routes, people, scheduling};
+use super::{
+    MockIop, candidates, control_routes, events, feedback, interview_routes, people,
+    request_routes, scheduling,
+};
 use crate::mock::journal::{Direction, JournalEntry, body_text, redact_headers};
 use crate::transport::SimulatedFailure;
 
@@ -28,12 +32,21 @@ pub(crate) struct Outcome {
     pub notes: Vec<String>,
     /// Set when a fault makes the transport report no response at all.
     pub failure: Option<SimulatedFailure>,
+    /// The request ran (and took effect) even though `failure` hides the answer.
+    pub processed: bool,
 }
 
 impl Outcome {
     pub fn json(status: StatusCode, body: &Value) -> Self {
         let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
-        Self { status, body: bytes, headers: Vec::new(), notes: Vec::new(), failure: None }
+        Self {
+            status,
+            body: bytes,
+            headers: Vec::new(),
+            notes: Vec::new(),
+            failure: None,
+            processed: false,
+        }
     }
 }
 
@@ -74,7 +87,9 @@ pub(crate) async fn serve(mock: MockIop, request: Request<Body>) -> Response {
         at,
         method: parts.method.to_string(),
         path: path_and_query,
-        status: outcome.failure.is_none().then_some(outcome.status.as_u16()),
+        // A lost response still shows what the mock answered; a request dropped unprocessed
+        // shows none.
+        status: (outcome.failure.is_none() || outcome.processed).then_some(outcome.status.as_u16()),
         headers: redact_headers(&parts.headers),
         request_body: body_text(&body),
         response_body: body_text(&outcome.body),
@@ -116,11 +131,6 @@ fn error_outcome(error: &ApiError, request_id: &str, rate: &RateStatus) -> Outco
     outcome
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Bearer ").map(str::trim)
-}
-
 /// The `/v1` pipeline. Each step takes the lock on its own, so a concurrent request can see
 /// a key in flight.
 fn api(
@@ -132,9 +142,11 @@ fn api(
     body: Bytes,
     request_id: &str,
 ) -> Outcome {
-    let key = match bearer(headers) {
-        Some(key) if mock.config.api_keys.iter().any(|k| k == key) => key.to_owned(),
-        presented => {
+    let presented = bearer(headers);
+    let scopes = presented.and_then(|key| scopes_of(&mock.config, key));
+    let (key, scopes) = match (presented, scopes) {
+        (Some(key), Some(scopes)) => (key.to_owned(), scopes),
+        (presented, _) => {
             let limit = mock.lock().effective_rate_limit();
             let rate = RateStatus { limit, remaining: limit, reset_secs: 10, allowed: true };
             let message = match presented {
@@ -156,8 +168,13 @@ fn api(
         error.retry_after = Some(rate.reset_secs.max(1) as u64);
         return error_outcome(&error, request_id, &rate);
     }
+    if let Some(scopes) = scopes
+        && let Err(error) = check_scope(scopes, method, path)
+    {
+        return error_outcome(&error, request_id, &rate);
+    }
     let fault = mock.lock().draw_api_fault(method.as_str(), path);
-    if let Some(kind) = fault {
+    if let Some(kind) = fault.filter(|kind| *kind != ApiFaultKind::TimeoutAfterProcessing) {
         let mut outcome = fault_outcome(kind, request_id, &rate);
         outcome.notes.push(format!("fault:{}", kind.as_str()));
         return outcome;
@@ -173,7 +190,7 @@ fn api(
         api_key: key,
     };
     let result = with_idempotency(mock, &request, request_id);
-    match result {
+    let mut outcome = match result {
         Ok((reply, replayed)) => {
             let mut outcome = Outcome::json(reply.status, &reply.body);
             outcome.headers = reply.headers;
@@ -185,17 +202,24 @@ fn api(
             outcome
         }
         Err(error) => error_outcome(&error, request_id, &rate),
+    };
+    if fault == Some(ApiFaultKind::TimeoutAfterProcessing) {
+        // The change is made and its answer stored under the Idempotency-Key; only the
+        // caller never hears back, which is exactly what a retry with the same key is for.
+        outcome.failure = Some(SimulatedFailure::Timeout);
+        outcome.processed = true;
+        outcome.notes.push(format!("fault:{}", ApiFaultKind::TimeoutAfterProcessing.as_str()));
     }
+    outcome
 }
 
-// TODO(fidelity): every API fault drops the request before it runs; a "processed, then the
-// response lost" timeout (the case idempotency keys exist for) would need a second kind.
+/// Answers an API fault that drops the request before it runs.
 fn fault_outcome(kind: ApiFaultKind, request_id: &str, rate: &RateStatus) -> Outcome {
     let (status, code, failure) = match kind {
         ApiFaultKind::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         ApiFaultKind::Status503 => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
         ApiFaultKind::Status429 => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
-        ApiFaultKind::Timeout => {
+        ApiFaultKind::Timeout | ApiFaultKind::TimeoutAfterProcessing => {
             (StatusCode::GATEWAY_TIMEOUT, "unavailable", Some(SimulatedFailure::Timeout))
         }
         ApiFaultKind::Reset => {
@@ -254,20 +278,29 @@ fn require_key(request: &ApiRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Picks the handler for a `/v1` request.
-// TODO(fidelity): §4.4 endpoints not built yet: POST/PATCH /candidates, /candidates/{id}/merge
-// and /anonymize, PUT /users/by_external_ref/greenhouse/{id}, PATCH /scheduling_requests/{id},
-// the /send, /availability and /decline helpers, POST /interviews/{id}/feedback, the
-// interviewer-response helper, DELETE-as-cancel, and the updated_before/starts_* filters.
-// The control API covers the simulated-people side of these.
+/// Picks the handler for a `/v1` request. The creates a sync engine retries need an
+/// `Idempotency-Key` (`require_key`); every other write may carry one.
 pub(crate) fn dispatch(state: &mut State, request: &ApiRequest) -> ApiResult {
     let segments = request.segments();
     match (request.method.as_str(), segments.as_slice()) {
-        ("PUT", ["candidates", "by_external_ref", "greenhouse", gh_id]) => {
-            people::upsert_candidate(state, request, gh_id)
+        ("POST", ["candidates"]) => {
+            require_key(request)?;
+            candidates::create_candidate(state, request)
         }
-        ("GET", ["candidates"]) => people::list_candidates(state, request),
-        ("GET", ["candidates", id]) => people::get_candidate(state, id),
+        ("PUT", ["candidates", "by_external_ref", "greenhouse", gh_id]) => {
+            candidates::upsert_candidate(state, request, gh_id)
+        }
+        ("GET", ["candidates"]) => candidates::list_candidates(state, request),
+        ("GET", ["candidates", id]) => candidates::get_candidate(state, id),
+        ("PATCH", ["candidates", id]) => candidates::patch_candidate(state, request, id),
+        ("POST", ["candidates", id, "merge"]) => candidates::merge_route(state, request, id),
+        ("POST", ["candidates", id, "anonymize"]) => {
+            candidates::anonymize_route(state, request, id)
+        }
+
+        ("PUT", ["users", "by_external_ref", "greenhouse", gh_id]) => {
+            people::upsert_user(state, request, gh_id)
+        }
         ("GET", ["users"]) => people::list_users(state, request),
         ("GET", ["users", id]) => people::get_user(state, id),
 
@@ -277,8 +310,20 @@ pub(crate) fn dispatch(state: &mut State, request: &ApiRequest) -> ApiResult {
         }
         ("GET", ["scheduling_requests"]) => scheduling::list_requests(state, request),
         ("GET", ["scheduling_requests", id]) => scheduling::get_request(state, id),
+        ("PATCH", ["scheduling_requests", id]) => request_routes::patch(state, request, id),
+        ("DELETE", ["scheduling_requests", id]) => request_routes::delete(state, request, id),
         ("POST", ["scheduling_requests", id, "cancel"]) => {
             scheduling::cancel_request_route(state, request, id)
+        }
+        ("POST", ["scheduling_requests", id, "send"]) => request_routes::send(state, id),
+        ("POST", ["scheduling_requests", id, "availability"]) => {
+            request_routes::submit_availability(state, request, id)
+        }
+        ("GET", ["scheduling_requests", id, "availability"]) => {
+            request_routes::get_availability(state, id)
+        }
+        ("POST", ["scheduling_requests", id, "decline"]) => {
+            request_routes::decline(state, request, id)
         }
 
         ("POST", ["interviews"]) => {
@@ -288,12 +333,20 @@ pub(crate) fn dispatch(state: &mut State, request: &ApiRequest) -> ApiResult {
         ("GET", ["interviews"]) => interview_routes::list_interviews(state, request),
         ("GET", ["interviews", id]) => interview_routes::get_interview(state, id),
         ("PATCH", ["interviews", id]) => interview_routes::patch(state, request, id),
+        ("DELETE", ["interviews", id]) => interview_routes::delete(state, request, id),
         ("POST", ["interviews", id, "reschedule"]) => {
             interview_routes::reschedule(state, request, id)
         }
         ("POST", ["interviews", id, "cancel"]) => interview_routes::cancel(state, request, id),
         ("POST", ["interviews", id, "no_show"]) => interview_routes::no_show(state, request, id),
         ("DELETE", ["interviews", id, "no_show"]) => interview_routes::revert_no_show(state, id),
+        ("POST", ["interviews", id, "interviewers", user_id, "response"]) => {
+            interview_routes::respond(state, request, id, user_id)
+        }
+        ("POST", ["interviews", id, "feedback"]) => {
+            require_key(request)?;
+            feedback::submit_route(state, request, id)
+        }
 
         ("GET", ["feedback"]) => feedback::list_feedback(state, request),
         ("GET", ["feedback", id]) => feedback::get_feedback(state, id),

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, list_item, paginate};
+use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, filtered_page};
 use super::control::Slot;
 use super::people::check_user;
 use super::state::{
@@ -25,7 +25,8 @@ pub(crate) const CANCEL_REASONS: &[&str] = &[
     "other",
 ];
 /// States a request can still leave.
-const OPEN: &[&str] = &["pending", "availability_requested", "availability_received", "scheduled"];
+pub(crate) const OPEN: &[&str] =
+    &["pending", "availability_requested", "availability_received", "scheduled"];
 /// States in which interviews may still be booked against a request.
 pub(crate) const BOOKABLE: &[&str] =
     &["pending", "availability_requested", "availability_received", "scheduled"];
@@ -44,6 +45,9 @@ struct NewRequest {
     window: Option<Value>,
     #[serde(default)]
     expires_at: Option<DateTime<Utc>>,
+    /// `false` keeps an `availability`/`self_schedule` request `pending` until `/send`.
+    #[serde(default = "yes")]
+    send_link: bool,
 }
 
 /// `POST /v1/scheduling_requests` (the route layer has checked the `Idempotency-Key`).
@@ -61,7 +65,7 @@ pub(crate) fn create_request(state: &mut State, request: &ApiRequest) -> ApiResu
 
     let id = state.next_id("sreq");
     let window = body.window.unwrap_or_else(|| default_window(state, &body.candidate_id));
-    let sends_link = body.mode != "coordinator";
+    let sends_link = body.mode != "coordinator" && body.send_link;
     let scheduling_request = SchedulingRequest {
         id: id.clone(),
         client_reference: body.client_reference,
@@ -89,20 +93,20 @@ pub(crate) fn create_request(state: &mut State, request: &ApiRequest) -> ApiResu
     }
 
     // The link goes out at once: a second change, a second version and event.
-    let link = format!("{}/schedule/{id}", state.base_url);
-    let object = state.update_request(&id, |r| {
-        r.status = "availability_requested".to_owned();
-        r.candidate_link = Some(link);
-    })?;
-    let previous = json!({"status": "pending", "candidate_link": null});
-    state.emit("scheduling_request.availability_requested", object.clone(), Some(previous), None);
-    Ok(ApiReply::created(object))
+    state.send_link(&id).map(ApiReply::created)
 }
 
 fn validate_new(state: &State, body: &NewRequest) -> Result<(), ApiError> {
-    if !state.candidates.contains_key(&body.candidate_id) {
-        let message = format!("no candidate with id {}", body.candidate_id);
-        return Err(ApiError::field("candidate_id", "not_found", message));
+    match state.candidates.get(&body.candidate_id) {
+        None => {
+            let message = format!("no candidate with id {}", body.candidate_id);
+            return Err(ApiError::field("candidate_id", "not_found", message));
+        }
+        Some(candidate) if candidate.status != "active" => {
+            let message = format!("candidate {} is {}", candidate.id, candidate.status);
+            return Err(ApiError::field("candidate_id", "not_active", message));
+        }
+        Some(_) => {}
     }
     if !MODES.contains(&body.mode.as_str()) {
         return Err(ApiError::field(
@@ -114,14 +118,22 @@ fn validate_new(state: &State, body: &NewRequest) -> Result<(), ApiError> {
     if !body.external_refs.is_object() {
         return Err(ApiError::field("external_refs", "invalid", "external_refs must be an object"));
     }
-    if body.interviews_requested.is_empty() {
+    validate_requested(state, &body.interviews_requested)
+}
+
+/// Checks `interviews_requested` (on create and PATCH).
+pub(crate) fn validate_requested(
+    state: &State,
+    requested: &[RequestedInterview],
+) -> Result<(), ApiError> {
+    if requested.is_empty() {
         return Err(ApiError::field(
             "interviews_requested",
             "empty",
             "interviews_requested must not be empty",
         ));
     }
-    for (i, wanted) in body.interviews_requested.iter().enumerate() {
+    for (i, wanted) in requested.iter().enumerate() {
         if wanted.name.trim().is_empty() {
             return Err(ApiError::field(
                 &format!("interviews_requested[{i}].name"),
@@ -165,24 +177,13 @@ pub(crate) fn get_request(state: &mut State, id: &str) -> ApiResult {
 
 /// `GET /v1/scheduling_requests?external_ref.greenhouse.application_id=&candidate_id=&status=&updated_after=`.
 pub(crate) fn list_requests(state: &mut State, request: &ApiRequest) -> ApiResult {
-    let application_id = request.query_int("external_ref.greenhouse.application_id")?;
     let candidate_id = request.query("candidate_id");
-    let status = request.query("status");
-    let updated_after = request.query_time("updated_after")?;
-    let items = state
+    let values = state
         .requests
         .values()
-        .filter(|r| {
-            application_id.is_none_or(|id| {
-                r.external_refs.pointer("/greenhouse/application_id") == Some(&json!(id))
-            })
-        })
         .filter(|r| candidate_id.is_none_or(|id| r.candidate_id == id))
-        .filter(|r| status.is_none_or(|s| r.status == s))
-        .filter(|r| updated_after.is_none_or(|at| r.updated_at > at))
-        .map(|r| list_item(to_json(r)))
-        .collect();
-    paginate(request, &state.base_url, items)
+        .map(to_json);
+    filtered_page(request, &state.base_url, values)
 }
 
 #[derive(Deserialize)]
@@ -211,6 +212,33 @@ pub(crate) fn cancel_request_route(state: &mut State, request: &ApiRequest, id: 
 }
 
 impl State {
+    /// `pending → availability_requested` for `availability`/`self_schedule` requests: the
+    /// candidate link is set and `scheduling_request.availability_requested` emitted.
+    pub fn send_link(&mut self, id: &str) -> Result<Value, ApiError> {
+        let found =
+            self.requests.get(id).ok_or_else(|| ApiError::not_found("scheduling request", id))?;
+        if found.status != "pending" || found.mode == "coordinator" {
+            let message = format!(
+                "cannot send the link of {} scheduling request {id}: it is {}",
+                found.mode, found.status
+            );
+            return Err(ApiError::invalid_state(message));
+        }
+        let link = format!("{}/schedule/{id}", self.base_url);
+        let object = self.update_request(id, |r| {
+            r.status = "availability_requested".to_owned();
+            r.candidate_link = Some(link);
+        })?;
+        let previous = json!({"status": "pending", "candidate_link": null});
+        self.emit(
+            "scheduling_request.availability_requested",
+            object.clone(),
+            Some(previous),
+            None,
+        );
+        Ok(object)
+    }
+
     /// Applies `change` to a request, bumps its version and returns its new JSON.
     pub fn update_request(
         &mut self,
@@ -228,7 +256,7 @@ impl State {
         Ok(to_json(found))
     }
 
-    fn open_request(&self, id: &str, action: &str) -> Result<&SchedulingRequest, ApiError> {
+    pub fn open_request(&self, id: &str, action: &str) -> Result<&SchedulingRequest, ApiError> {
         let found =
             self.requests.get(id).ok_or_else(|| ApiError::not_found("scheduling request", id))?;
         if !OPEN.contains(&found.status.as_str()) {
@@ -313,7 +341,12 @@ impl State {
 
     /// The candidate submits (or replaces) availability: `availability_requested` or
     /// `availability_received` → `availability_received`.
-    pub fn submit_availability(&mut self, id: &str, slots: Vec<Slot>) -> Result<usize, ApiError> {
+    pub fn submit_availability(
+        &mut self,
+        id: &str,
+        slots: Vec<Slot>,
+        timezone: Option<String>,
+    ) -> Result<usize, ApiError> {
         let found =
             self.requests.get(id).ok_or_else(|| ApiError::not_found("scheduling request", id))?;
         if !["availability_requested", "availability_received"].contains(&found.status.as_str()) {
@@ -323,6 +356,8 @@ impl State {
             );
             return Err(ApiError::invalid_state(message));
         }
+        // TODO(fidelity): §4.3 also wants slots of at least 15 min, non-overlapping and inside
+        // `window`; only emptiness and order are checked so far.
         if slots.is_empty() {
             return Err(ApiError::field("slots", "empty", "slots must not be empty"));
         }
@@ -333,7 +368,8 @@ impl State {
                 "end_at must be after start_at",
             ));
         }
-        let timezone = self.candidates.get(&found.candidate_id).and_then(|c| c.timezone.clone());
+        let timezone = timezone
+            .or_else(|| self.candidates.get(&found.candidate_id).and_then(|c| c.timezone.clone()));
         let previous =
             json!({"status": found.status, "availability": to_json(&found.availability)});
 

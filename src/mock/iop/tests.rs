@@ -4,6 +4,9 @@
 //! retries, 410, faults) in `tests/webhook_tests.rs`.
 
 mod lifecycle_tests;
+mod resource_tests;
+mod surface_tests;
+mod transition_tests;
 mod webhook_tests;
 
 use std::collections::VecDeque;
@@ -81,11 +84,16 @@ struct Reply {
 impl Harness {
     /// A mock at the scenario epoch with two Greenhouse-linked users and a webhook receiver.
     async fn new() -> Self {
+        Self::with_config(IopMockConfig::default()).await
+    }
+
+    /// The same, with a chosen configuration.
+    async fn with_config(config: IopMockConfig) -> Self {
         let clock = Arc::new(ManualClock::new(ManualClock::scenario_epoch()));
         let http = RouterClient::new();
         let receiver = Receiver::default();
         http.register("hooks.test", receiver.router(clock.clone()));
-        let mock = MockIop::new(IopMockConfig::default(), clock.clone(), Arc::new(http));
+        let mock = MockIop::new(config, clock.clone(), Arc::new(http));
         let router = mock.router();
         let mut harness = Self { clock, mock, router, receiver, users: Value::Null };
         let seeded = harness

@@ -226,3 +226,90 @@ async fn delivery_faults_duplicate_drop_delay_and_reorder() {
     let text = journal.to_string();
     assert!(text.contains("fault:duplicate") && text.contains("fault:drop_first_attempt"));
 }
+
+/// Pinned vectors for `IOP-Signature`, so a vendor's verifier can be checked against fixed
+/// bytes. The hex digests were computed outside this code base with
+/// `printf '%s' '1773151200.{"id":"evt_000001","type":"ping"}' | openssl dgst -sha256 -hmac <secret>`
+/// for the secrets `whsec_vector_secret_one` and `whsec_vector_secret_two`.
+#[test]
+fn signature_vectors_match_openssl() {
+    const T: i64 = 1_773_151_200;
+    const BODY: &[u8] = br#"{"id":"evt_000001","type":"ping"}"#;
+    const ONE: &str = "4ecd65d4e61a54335cf47edba557d74d73bd5ceca4325d8e852b34cb9880041c";
+    const TWO: &str = "982a7ee56fa438fac7edd1d84ab7ce65abfa9276f0d7651607e04b84fd953b4a";
+    let one = "whsec_vector_secret_one".to_owned();
+    let two = "whsec_vector_secret_two".to_owned();
+
+    assert_eq!(signature::header(std::slice::from_ref(&one), T, BODY), format!("t={T},v1={ONE}"));
+    // During a rotation both secrets sign, newest first as the subscription lists them.
+    let rotated = signature::header(&[two.clone(), one.clone()], T, BODY);
+    assert_eq!(rotated, format!("t={T},v1={TWO},v1={ONE}"));
+    for secret in [&one, &two] {
+        let only = std::slice::from_ref(secret);
+        assert_eq!(signature::verify(only, Some(&rotated), BODY, T + 299), Ok(()));
+    }
+    // Any changed byte, or a stranger's secret, fails.
+    let tampered = br#"{"id":"evt_000002","type":"ping"}"#;
+    assert_eq!(
+        signature::verify(std::slice::from_ref(&one), Some(&rotated), tampered, T),
+        Err(signature::SignatureError::Mismatch)
+    );
+    // A replay outside the 300 s window is refused however valid the digest.
+    assert_eq!(
+        signature::verify(
+            std::slice::from_ref(&one),
+            Some(&format!("t={T},v1={ONE}")),
+            BODY,
+            T + 301
+        ),
+        Err(signature::SignatureError::Stale { age_secs: 301 })
+    );
+    assert_eq!(
+        signature::verify(&[one], Some(&format!("t={T},v1={ONE}")), BODY, T - 301),
+        Err(signature::SignatureError::Stale { age_secs: -301 })
+    );
+}
+
+/// A delivery captured on the wire and replayed later, byte for byte, is refused.
+#[tokio::test]
+async fn a_captured_delivery_replayed_after_the_window_is_refused() {
+    let h = Harness::new().await;
+    h.candidate(123).await;
+    h.deliver().await;
+    let (at, headers, body) = h.receiver.seen().remove(0);
+    let header = headers["iop-signature"].to_str().unwrap();
+    let secrets = [SECRET.to_owned()];
+    assert_eq!(signature::verify(&secrets, Some(header), &body, at.timestamp() + 300), Ok(()));
+    assert!(matches!(
+        signature::verify(&secrets, Some(header), &body, at.timestamp() + 301),
+        Err(signature::SignatureError::Stale { .. })
+    ));
+}
+
+/// For every N from 0 to 6: a subscriber failing N times receives the same `IOP-Event-Id`
+/// N+1 times, at the contracted offsets (0, 1, 6, 36, 156, 636, 2076 minutes), under virtual
+/// time. The clock is advanced a minute at a time so a retry that came early would be seen.
+#[tokio::test]
+async fn retry_schedule_for_every_number_of_failures() {
+    const OFFSETS_MINUTES: [i64; 7] = [0, 1, 6, 36, 156, 636, 2076];
+    for failures in 0..=6usize {
+        let h = Harness::new().await;
+        h.receiver.answer(&vec![500; failures]);
+        h.candidate(123).await;
+        let start = h.clock.now();
+        h.deliver().await;
+        for _ in 0..OFFSETS_MINUTES[6] + 10 {
+            h.advance(Duration::minutes(1));
+            h.deliver().await;
+        }
+        let seen = h.receiver.seen();
+        let offsets: Vec<i64> = seen.iter().map(|(at, _, _)| (*at - start).num_minutes()).collect();
+        assert_eq!(offsets, OFFSETS_MINUTES[..=failures], "{failures} failures");
+        let first_id = seen[0].1["iop-event-id"].clone();
+        assert!(seen.iter().all(|(_, headers, _)| headers["iop-event-id"] == first_id));
+        let last_attempt = seen.last().unwrap().1["iop-delivery-attempt"].to_str().unwrap();
+        assert_eq!(last_attempt, (failures + 1).to_string());
+        let status = h.control("GET", "/_rehearsal/status", json!({})).await.body;
+        assert_eq!(status["pending"], 0, "delivered in the end");
+    }
+}
