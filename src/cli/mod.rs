@@ -3,6 +3,7 @@
 
 mod engine;
 mod run;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +19,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +40,8 @@ enum Command {
     },
     /// Run the sync engine as a service (webhook ingest, worker, health endpoints).
     Engine(engine::EngineArgs),
+    /// Serve the mock Greenhouse and the mock IOP on loopback ports until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -51,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Validate { paths } => run::validate(&paths),
         Command::Engine(args) => runtime.block_on(engine::main(args)),
+        Command::Serve(args) => runtime.block_on(serve::main(args)),
     }
 }
 
