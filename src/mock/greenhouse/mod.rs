@@ -18,7 +18,11 @@ mod webhooks;
 mod writes;
 
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_snapshots;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
