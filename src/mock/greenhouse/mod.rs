@@ -20,6 +20,8 @@ mod writes;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod fidelity_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod wire_snapshots;
