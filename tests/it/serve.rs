@@ -236,7 +236,7 @@ async fn webhooks_flow_without_a_deliver_call_and_secrets_stay_out_of_the_journa
     }
     let (headers, body) = received.lock().unwrap()[0].clone();
     let signature = headers.get("signature").and_then(|v| v.to_str().ok());
-    assert_eq!(verify(&[webhook_secret.clone()], signature, &body), Ok(()));
+    assert_eq!(verify(std::slice::from_ref(&webhook_secret), signature, &body), Ok(()));
     let payload: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(payload["action"], "candidate_stage_change");
     assert_eq!(payload["payload"]["application"]["current_stage"]["id"], onsite);

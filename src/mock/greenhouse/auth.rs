@@ -40,6 +40,9 @@ impl TokenGrant {
 
 /// `POST /token`. Checks run in the order the measured errors imply: credentials present,
 /// client-id shape, grant type, then the credential itself, then `sub`.
+///
+/// TODO(fidelity): Greenhouse meters token requests in a 60 s window of their own; the limit
+/// is not published, so the mock does not rate-limit `/token`.
 pub(crate) fn token_endpoint(mock: &MockGreenhouse, call: &Call) -> Reply {
     let now = mock.now();
     let mut inner = mock.lock();
