@@ -3,6 +3,7 @@
 
 mod engine;
 pub mod run;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ enum Command {
     Engine(engine::EngineArgs),
     /// Print the JSON Schema of scenario files (for editors: `rehearsal schema > scenario.schema.json`).
     Schema,
+    /// Serve the mock Greenhouse and the mock IOP on loopback ports until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
             println!("{}", crate::scenario::schema());
             ExitCode::SUCCESS
         }
+        Command::Serve(args) => runtime.block_on(serve::main(args)),
     }
 }
 

@@ -226,7 +226,7 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
 }
 
 /// A seed for a run that was not given one: different every run, printed so it can be replayed.
-fn fresh_seed() -> u64 {
+pub(super) fn fresh_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

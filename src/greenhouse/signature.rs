@@ -117,4 +117,49 @@ mod tests {
             "sha256 189d1d212deae0d85ff95d0f13aaa4d55573d4ff7ae5c8d50dde602ceefcec05"
         );
     }
+
+    const VECTOR_SECRET: &str = "rehearsal-vector-secret";
+
+    /// A third party can check these with any HMAC tool; the hex values were computed with
+    /// OpenSSL 3.0 on the exact bytes, not with this code:
+    /// `printf '%s' '<body>' | openssl dgst -sha256 -hmac rehearsal-vector-secret`.
+    /// The body is the wire form of `{"action":"note","payload":{"body":"<p>José & Zoë</p>"}}`:
+    /// `<`, `>`, `&` and non-ASCII escaped, so the HMAC covers the escapes, not the characters.
+    #[test]
+    fn vector_with_html_and_non_ascii_as_escaped_on_the_wire() {
+        let wire = r#"{"action":"note","payload":{"body":"\u003cp\u003eJos\u00e9 \u0026 Zo\u00eb\u003c/p\u003e"}}"#;
+        let value = serde_json::json!({"action": "note", "payload": {"body": "<p>José & Zoë</p>"}});
+        assert_eq!(
+            greenhouse_json(&value),
+            wire.as_bytes(),
+            "we put exactly these bytes on the wire"
+        );
+        let expected = "sha256 ea3150586ff4e610f7a04ae4dd31cd123787391155a6f6fa6d23a38b22e36f20";
+        assert_eq!(sign(VECTOR_SECRET, wire.as_bytes()), expected);
+        assert_eq!(verify(&[VECTOR_SECRET.into()], Some(expected), wire.as_bytes()), Ok(()));
+    }
+
+    /// Signatures whose hex starts with a character of "sha256" (`a`, `2`, `5`, `6`): a
+    /// receiver that strips the prefix as a character set (Python's `lstrip("sha256 ")`, Rust's
+    /// `trim_start_matches` with a char slice) eats the first hex digit and rejects these.
+    /// Bodies `{"action":"ping","payload":{"n":N}}` were searched with a counter N for the
+    /// first hex of each kind; values from `openssl dgst -sha256 -hmac` as above.
+    #[test]
+    fn vectors_whose_hex_starts_with_a_prefix_character() {
+        let cases = [
+            (4, "6a44e0c2bc5c3216e25d4752dfa3f2415b16d55c898f7047fe5bd91b087f324f"),
+            (14, "287fc4a293ebae7f9ff401e17ac6f85903d096a77dc304278109667ddfbecb40"),
+            (16, "aa003f108afc7faadba3becd37f618c19f11952076400f6f3a52737f0ea5161e"),
+            (53, "5e66967970a513cf23a6b0a8b0ad1bd5b4920b81f5245d883a4c3747c27c2d30"),
+        ];
+        for (n, hex) in cases {
+            let body = format!(r#"{{"action":"ping","payload":{{"n":{n}}}}}"#);
+            let header = format!("sha256 {hex}");
+            assert_eq!(sign(VECTOR_SECRET, body.as_bytes()), header, "n = {n}");
+            assert_eq!(verify(&[VECTOR_SECRET.into()], Some(&header), body.as_bytes()), Ok(()));
+        }
+        // The naive strip really does break on them, which is what the vectors are for.
+        let stripped = "sha256 6a44e0c2".trim_start_matches(['s', 'h', 'a', '2', '5', '6', ' ']);
+        assert_eq!(stripped, "44e0c2");
+    }
 }

@@ -4,3 +4,4 @@ mod cli_bad_input;
 mod cli_run;
 mod helpers;
 mod schema;
+mod serve;

@@ -40,23 +40,29 @@ impl TokenGrant {
 
 /// `POST /token`. Checks run in the order the measured errors imply: credentials present,
 /// client-id shape, grant type, then the credential itself, then `sub`.
+///
+/// TODO(fidelity): Greenhouse meters token requests in a 60 s window of their own; the limit
+/// is not published, so the mock does not rate-limit `/token`.
 pub(crate) fn token_endpoint(mock: &MockGreenhouse, call: &Call) -> Reply {
     let now = mock.now();
-    let config = &mock.shared.config;
     let mut inner = mock.lock();
-    if let Some(fault) = faults::api_fault(&mut inner, call, now) {
-        return fault;
-    }
+    let fault = faults::draw(&mut inner, call);
+    faults::around(fault, now, || issue(mock, &mut inner, call, now))
+}
+
+/// The token endpoint behind any fault.
+fn issue(mock: &MockGreenhouse, inner: &mut Inner, call: &Call, now: Instant) -> Reply {
+    let config = &mock.shared.config;
     if call.method != Method::POST {
         return reply::not_found();
     }
 
     let Some((client_id, secret)) = basic_credentials(&call.headers) else {
-        return token_host_error(&mut inner, StatusCode::UNAUTHORIZED, "Unauthorized".to_owned());
+        return token_host_error(inner, StatusCode::UNAUTHORIZED, "Unauthorized".to_owned());
     };
     if !has_client_suffix(&client_id) {
         let message = format!("client_id={client_id} does not contain a valid client ID suffix");
-        return token_host_error(&mut inner, StatusCode::BAD_REQUEST, message);
+        return token_host_error(inner, StatusCode::BAD_REQUEST, message);
     }
     let params = match token_params(call) {
         Ok(params) => params,
@@ -77,7 +83,7 @@ pub(crate) fn token_endpoint(mock: &MockGreenhouse, call: &Call) -> Reply {
         Err(answer) => return answer,
     };
 
-    mint(&mut inner, credential, sub, now, config.token_ttl_secs)
+    mint(inner, credential, sub, now, config.token_ttl_secs)
 }
 
 fn mint(

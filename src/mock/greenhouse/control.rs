@@ -192,6 +192,8 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpoint {
     pub url: String,
+    /// Absent or empty: the mock's configured secret (`rehearsal serve` prints it), if any.
+    #[serde(default)]
     pub secret: String,
 }
 
@@ -243,6 +245,10 @@ pub enum ApiFaultKind {
     /// In-process clients see a reset connection; socket clients get a 502.
     #[serde(rename = "reset")]
     Reset,
+    /// The request takes effect (a write commits, its webhooks are queued), then the client
+    /// sees a timeout as with `timeout`: the case where a retry must not do the work twice.
+    #[serde(rename = "commit_then_timeout")]
+    CommitThenTimeout,
 }
 
 impl ApiFaultKind {
@@ -254,7 +260,13 @@ impl ApiFaultKind {
             Self::Status429 => "status_429",
             Self::Timeout => "timeout",
             Self::Reset => "reset",
+            Self::CommitThenTimeout => "commit_then_timeout",
         }
+    }
+
+    /// Whether the request is handled before the fault shows.
+    pub fn commits(self) -> bool {
+        self == Self::CommitThenTimeout
     }
 }
 

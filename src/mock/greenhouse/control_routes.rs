@@ -12,7 +12,7 @@ use super::ops::{self, CandidatePatch, Event, OpError};
 use super::reply::{Reply, control_error};
 use super::server::{Call, Inner};
 use super::state::Collection;
-use super::{MockGreenhouse, faults, seed, webhooks};
+use super::{GreenhouseMockConfig, MockGreenhouse, faults, webhooks};
 use crate::mock::common::ActionOutcome;
 
 /// The collections `GET /_rehearsal/state` returns, in its key order.
@@ -60,10 +60,8 @@ fn parse<T: DeserializeOwned>(call: &Call) -> Result<T, Reply> {
 
 fn seed(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
     let body: Seed = parse(call)?;
-    let now = mock.now();
-    let mut inner = mock.lock();
-    let seeded = seed::apply(&mut inner.state, &body, now)
-        .map_err(|message| control_error(StatusCode::BAD_REQUEST, message))?;
+    let seeded =
+        mock.seed(&body).map_err(|message| control_error(StatusCode::BAD_REQUEST, message))?;
     Ok(Reply::typed(StatusCode::OK, &seeded))
 }
 
@@ -159,20 +157,29 @@ fn put_faults(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
 
 fn put_webhook(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
     let body: WebhookEndpoint = parse(call)?;
-    let uri: http::Uri = body.url.parse().map_err(|_| {
-        control_error(StatusCode::BAD_REQUEST, format!("url `{}` is not a URL", body.url))
-    })?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
-        let message = format!("url `{}` must be an absolute http(s) URL", body.url);
-        return Err(control_error(StatusCode::BAD_REQUEST, message));
-    }
-    if body.secret.is_empty() {
-        return Err(control_error(StatusCode::BAD_REQUEST, "secret must not be empty"));
-    }
     let url = body.url.clone();
-    mock.lock().webhook = Some(body);
+    mock.set_webhook(body).map_err(|message| control_error(StatusCode::BAD_REQUEST, message))?;
     // The secret is not echoed: response bodies are journalled.
     Ok(Reply::json(StatusCode::OK, &json!({ "url": url })))
+}
+
+/// Checks a webhook endpoint and fills in the configured secret when it names none.
+pub(crate) fn checked_endpoint(
+    config: &GreenhouseMockConfig,
+    mut endpoint: WebhookEndpoint,
+) -> Result<WebhookEndpoint, String> {
+    let uri: http::Uri =
+        endpoint.url.parse().map_err(|_| format!("url `{}` is not a URL", endpoint.url))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(format!("url `{}` must be an absolute http(s) URL", endpoint.url));
+    }
+    if endpoint.secret.is_empty() {
+        endpoint.secret = config.webhook_secret.clone().unwrap_or_default();
+    }
+    if endpoint.secret.is_empty() {
+        return Err("secret must not be empty (this mock has no default webhook secret)".to_owned());
+    }
+    Ok(endpoint)
 }
 
 fn put_fidelity(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {

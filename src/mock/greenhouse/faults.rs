@@ -9,6 +9,7 @@ use super::control::{ApiFault, ApiFaultKind, Faults};
 use super::reply::Reply;
 use super::server::{Call, Inner};
 use super::state::Instant;
+use crate::mock::journal::body_text;
 use crate::transport::SimulatedFailure;
 
 /// An API fault with its remaining count.
@@ -53,9 +54,9 @@ pub(crate) fn arm(faults: &Faults) -> Vec<ArmedFault> {
     faults.api.iter().map(|rule| ArmedFault { rule: rule.clone(), left: rule.times }).collect()
 }
 
-/// The fault answer for this request, if an armed fault fires. The first matching rule that
-/// fires wins; a `times` rule is used up as it fires.
-pub(crate) fn api_fault(inner: &mut Inner, call: &Call, now: Instant) -> Option<Reply> {
+/// The fault that fires for this request, if any. The first matching rule that fires wins;
+/// a `times` rule is used up as it fires.
+pub(crate) fn draw(inner: &mut Inner, call: &Call) -> Option<ApiFaultKind> {
     let Inner { api_faults, rng, .. } = inner;
     let mut fired = None;
     for armed in api_faults.iter_mut() {
@@ -77,32 +78,24 @@ pub(crate) fn api_fault(inner: &mut Inner, call: &Call, now: Instant) -> Option<
         }
     }
     api_faults.retain(|armed| armed.left != Some(0));
-    fired.map(|kind| answer(kind, now))
+    fired
 }
 
-fn matches(rule: &ApiFault, call: &Call) -> bool {
-    let method_ok =
-        rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(call.method.as_str()));
-    let path_ok = rule.path_prefix.as_deref().is_none_or(|prefix| call.path.starts_with(prefix));
-    method_ok && path_ok
-}
-
-fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
+/// The answer a fault gives instead of the handler's, for kinds that fire before the handler.
+pub(crate) fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
     let (status, message, failure) = match kind {
         ApiFaultKind::Status500 => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", None)
         }
         ApiFaultKind::Status503 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),
         ApiFaultKind::Status429 => (StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", None),
-        ApiFaultKind::Timeout => {
+        ApiFaultKind::Timeout | ApiFaultKind::CommitThenTimeout => {
             (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", Some(SimulatedFailure::Timeout))
         }
         ApiFaultKind::Reset => {
             (StatusCode::BAD_GATEWAY, "Bad Gateway", Some(SimulatedFailure::Reset))
         }
     };
-    // TODO(fidelity): faults answer before the handler runs, so a timed-out write never
-    // happened; Greenhouse can time out after committing, which this cannot rehearse yet.
     let mut reply =
         Reply::json(status, &json!({ "message": message })).note(format!("fault:{}", kind.name()));
     reply.failure = failure;
@@ -112,4 +105,32 @@ fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
         reply = reply.header("Retry-After", retry_after_secs.to_string());
     }
     reply
+}
+
+/// Applies a drawn fault around a handler: a fault that fires first answers instead of
+/// `handle`; `commit_then_timeout` runs `handle`, keeps its effects and hides its answer.
+pub(crate) fn around(
+    fault: Option<ApiFaultKind>,
+    now: Instant,
+    handle: impl FnOnce() -> Reply,
+) -> Reply {
+    match fault {
+        None => handle(),
+        Some(kind) if !kind.commits() => answer(kind, now),
+        Some(kind) => {
+            let committed = handle();
+            let mut reply = answer(kind, now).note(format!("committed:{}", committed.status));
+            // The journal keeps what the handler answered, so a reader sees the write landed.
+            reply.journal_body =
+                Some(committed.journal_body.unwrap_or_else(|| body_text(&committed.body)));
+            reply
+        }
+    }
+}
+
+fn matches(rule: &ApiFault, call: &Call) -> bool {
+    let method_ok =
+        rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(call.method.as_str()));
+    let path_ok = rule.path_prefix.as_deref().is_none_or(|prefix| call.path.starts_with(prefix));
+    method_ok && path_ok
 }

@@ -21,6 +21,11 @@ pub struct Fidelity {
     /// Whether each retry of an event carries a fresh `Greenhouse-Event-ID`. Default false:
     /// the docs call the header an event id, so a retry repeats it.
     pub new_event_id_per_attempt: bool,
+    /// Whether list date filters also take the bracket form `created_at[gte]=…` besides the
+    /// documented pipe form `created_at=gte|…`. Default false: only the pipe form is
+    /// documented; one third party saw brackets work live, so an engine that relies on them
+    /// should learn here that it leans on an undocumented form.
+    pub bracket_date_filters: bool,
 }
 
 /// See [`Fidelity::stage_id_mode`].
@@ -41,6 +46,7 @@ impl Default for Fidelity {
             delete_interview_status: 204,
             interview_deleted_on_api_delete: true,
             new_event_id_per_attempt: false,
+            bracket_date_filters: false,
         }
     }
 }

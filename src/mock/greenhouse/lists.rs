@@ -157,7 +157,8 @@ struct CursorBody {
 }
 
 pub(crate) fn list(ctx: &Ctx<'_>, collection: Collection, raw_query: &str) -> Reply {
-    let query = match parse_query(collection, raw_query) {
+    let brackets = ctx.inner.fidelity.bracket_date_filters;
+    let query = match parse_query(collection, raw_query, brackets) {
         Ok(query) => query,
         Err(answer) => return answer,
     };
@@ -221,9 +222,14 @@ fn pairs_of(raw_query: &str) -> Result<Vec<(String, String)>, Reply> {
         .map_err(|_| reply::invalid_request("The query string is not valid form encoding"))
 }
 
-fn parse_query(collection: Collection, raw_query: &str) -> Result<ListQuery, Reply> {
+fn parse_query(
+    collection: Collection,
+    raw_query: &str,
+    brackets: bool,
+) -> Result<ListQuery, Reply> {
     let pairs = pairs_of(raw_query)?;
     let Some((_, cursor)) = pairs.iter().find(|(key, _)| key == "cursor") else {
+        let pairs = if brackets { pipe_brackets(pairs) } else { pairs };
         return build_query(collection, pairs, None);
     };
     if pairs.len() > 1 {
@@ -239,6 +245,30 @@ fn parse_query(collection: Collection, raw_query: &str) -> Result<ListQuery, Rep
         return Err(bad_cursor());
     }
     build_query(collection, body.q, Some(body.a))
+}
+
+/// Rewrites `created_at[gte]=t` as `created_at=gte|t` (see
+/// [`super::Fidelity::bracket_date_filters`]); several operators on one field join into one
+/// pipe-delimited value in the order sent. Other bracketed names pass through and fail later.
+fn pipe_brackets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (key, value) in pairs {
+        let bracketed = key.strip_suffix(']').and_then(|key| key.split_once('['));
+        match bracketed {
+            Some((field, op)) if matches!(op, "gte" | "gt" | "lte" | "lt") => {
+                let piece = format!("{op}|{value}");
+                match out.iter_mut().find(|(name, _)| name == field) {
+                    Some((_, joined)) => {
+                        joined.push('|');
+                        joined.push_str(&piece);
+                    }
+                    None => out.push((field.to_owned(), piece)),
+                }
+            }
+            _ => out.push((key, value)),
+        }
+    }
+    out
 }
 
 fn build_query(

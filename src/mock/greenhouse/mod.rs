@@ -18,7 +18,13 @@ mod webhooks;
 mod writes;
 
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
+mod fidelity_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_snapshots;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,6 +33,7 @@ use axum::Router;
 pub use fidelity::{Fidelity, StageIdMode};
 
 use crate::clock::SharedClock;
+use crate::mock::common::DeliveryReport;
 use crate::mock::journal::{Journal, JournalEntry};
 use crate::transport::SharedHttp;
 
@@ -52,6 +59,9 @@ pub struct GreenhouseMockConfig {
     pub token_ttl_secs: i64,
     /// Seed for every random choice (faults, jitter).
     pub seed: u64,
+    /// The signing secret `PUT /_rehearsal/webhook` uses when its body names none, so a
+    /// `rehearsal serve` user can point webhooks somewhere with the secret printed at start.
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for GreenhouseMockConfig {
@@ -66,6 +76,7 @@ impl Default for GreenhouseMockConfig {
             rate_limit_per_window: 50,
             token_ttl_secs: 3600,
             seed: 0,
+            webhook_secret: None,
         }
     }
 }
@@ -102,6 +113,27 @@ impl MockGreenhouse {
     /// The Harvest v3 API, the token endpoint (`POST /token`) and the control API.
     pub fn router(&self) -> Router {
         Router::new().fallback(server::serve).with_state(self.clone())
+    }
+
+    /// Adds a world, as `POST /_rehearsal/seed` does; on error nothing changes and the
+    /// message names the culprit.
+    pub fn seed(&self, seed: &control::Seed) -> Result<control::Seeded, String> {
+        let now = self.now();
+        seed::apply(&mut self.lock().state, seed, now)
+    }
+
+    /// Points recruiting webhooks at `endpoint` (as `PUT /_rehearsal/webhook` does). An empty
+    /// secret means the configured [`GreenhouseMockConfig::webhook_secret`].
+    pub fn set_webhook(&self, endpoint: control::WebhookEndpoint) -> Result<(), String> {
+        let endpoint = control_routes::checked_endpoint(&self.shared.config, endpoint)?;
+        self.lock().webhook = Some(endpoint);
+        Ok(())
+    }
+
+    /// Sends every webhook delivery due at the mock's clock, as `POST /_rehearsal/deliver`
+    /// does, without a journal entry for the control call itself.
+    pub async fn deliver(&self) -> DeliveryReport {
+        webhooks::deliver(self).await
     }
 
     /// Every exchange journalled so far (also served at `GET /_rehearsal/journal`).

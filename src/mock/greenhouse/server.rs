@@ -192,7 +192,6 @@ impl MockGreenhouse {
 
     fn v3(&self, call: &Call) -> Reply {
         let now = self.now();
-        let config = &self.shared.config;
         let mut inner = self.lock();
         let Some(route) = Route::parse(&call.method, &call.path) else {
             // Unknown routes answer before authentication, still with rate-limit headers.
@@ -206,23 +205,34 @@ impl MockGreenhouse {
         let usage = rate::count(&mut inner, &grant.client_id, now);
         let answer = if usage.exceeded {
             rate::exceeded(&usage)
-        } else if let Some(fault) = faults::api_fault(&mut inner, call, now) {
-            fault
-        } else if let Err(denied) = auth::authorize(&inner.state, &grant, route) {
-            denied
         } else {
-            let actor = grant.acting_user();
-            let journal = &self.shared.journal;
-            let mut ctx = Ctx { inner: &mut inner, config, journal, now, actor };
-            match route {
-                Route::List(collection) => lists::list(&ctx, collection, &call.query),
-                Route::ShowRejectionReason(id) => {
-                    lists::show_rejection_reason(&ctx, id, &call.query)
-                }
-                write => writes::handle(&mut ctx, write, &call.body),
-            }
+            let fault = faults::draw(&mut inner, call);
+            faults::around(fault, now, || self.handle(&mut inner, call, route, &grant, now))
         };
         rate::with_headers(answer, &usage)
+    }
+
+    /// Scopes and the Site Admin rule, then the route's handler.
+    fn handle(
+        &self,
+        inner: &mut Inner,
+        call: &Call,
+        route: Route,
+        grant: &TokenGrant,
+        now: Instant,
+    ) -> Reply {
+        if let Err(denied) = auth::authorize(&inner.state, grant, route) {
+            return denied;
+        }
+        let actor = grant.acting_user();
+        let config = &self.shared.config;
+        let journal = &self.shared.journal;
+        let mut ctx = Ctx { inner, config, journal, now, actor };
+        match route {
+            Route::List(collection) => lists::list(&ctx, collection, &call.query),
+            Route::ShowRejectionReason(id) => lists::show_rejection_reason(&ctx, id, &call.query),
+            write => writes::handle(&mut ctx, write, &call.body),
+        }
     }
 
     fn journal_inbound(&self, call: &Call, answer: &Reply) {

@@ -21,16 +21,16 @@ use crate::greenhouse::signature::verify;
 use crate::mock::journal::Direction;
 use crate::transport::RouterClient;
 
-const HOOK_SECRET: &str = "hook-secret";
+pub(super) const HOOK_SECRET: &str = "hook-secret";
 
-struct Rig {
-    mock: MockGreenhouse,
-    router: Router,
-    clock: Arc<ManualClock>,
-    http: RouterClient,
+pub(super) struct Rig {
+    pub(super) mock: MockGreenhouse,
+    pub(super) router: Router,
+    pub(super) clock: Arc<ManualClock>,
+    pub(super) http: RouterClient,
 }
 
-fn rig() -> Rig {
+pub(super) fn rig() -> Rig {
     let clock = Arc::new(ManualClock::new(ManualClock::scenario_epoch()));
     let http = RouterClient::new();
     let mut config = GreenhouseMockConfig::default();
@@ -44,19 +44,19 @@ fn rig() -> Rig {
     Rig { mock, router, clock, http }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Value,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> &str {
+    pub(super) fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 }
 
-async fn send(
+pub(super) async fn send(
     router: &Router,
     method: &str,
     uri: &str,
@@ -75,11 +75,11 @@ async fn send(
     Answer { status, headers, body }
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(super) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
-async fn token_request(router: &Router, auth: Option<String>, form: &str) -> Answer {
+pub(super) async fn token_request(router: &Router, auth: Option<String>, form: &str) -> Answer {
     let mut headers = vec![("content-type", "application/x-www-form-urlencoded".to_owned())];
     if let Some(auth) = auth {
         headers.push(("authorization", auth));
@@ -87,7 +87,7 @@ async fn token_request(router: &Router, auth: Option<String>, form: &str) -> Ans
     send(router, "POST", "/token", &headers, Body::from(form.to_owned())).await
 }
 
-async fn token_as(router: &Router, id: &str, secret: &str, sub: Option<i64>) -> String {
+pub(super) async fn token_as(router: &Router, id: &str, secret: &str, sub: Option<i64>) -> String {
     let form = match sub {
         Some(sub) => format!("grant_type=client_credentials&sub={sub}"),
         None => "grant_type=client_credentials".to_owned(),
@@ -97,15 +97,21 @@ async fn token_as(router: &Router, id: &str, secret: &str, sub: Option<i64>) -> 
     answer.body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn token(router: &Router) -> String {
+pub(super) async fn token(router: &Router) -> String {
     token_as(router, "rehearsal-1", "rehearsal-secret", None).await
 }
 
-async fn get(router: &Router, token: &str, uri: &str) -> Answer {
+pub(super) async fn get(router: &Router, token: &str, uri: &str) -> Answer {
     send(router, "GET", uri, &[("authorization", format!("Bearer {token}"))], Body::empty()).await
 }
 
-async fn write(router: &Router, token: &str, method: &str, uri: &str, body: Value) -> Answer {
+pub(super) async fn write(
+    router: &Router,
+    token: &str,
+    method: &str,
+    uri: &str,
+    body: Value,
+) -> Answer {
     let headers = [
         ("authorization", format!("Bearer {token}")),
         ("content-type", "application/json".to_owned()),
@@ -113,14 +119,14 @@ async fn write(router: &Router, token: &str, method: &str, uri: &str, body: Valu
     send(router, method, uri, &headers, Body::from(body.to_string())).await
 }
 
-async fn control(router: &Router, method: &str, path: &str, body: Value) -> Answer {
+pub(super) async fn control(router: &Router, method: &str, path: &str, body: Value) -> Answer {
     let headers = [("content-type", "application/json".to_owned())];
     let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
     send(router, method, &format!("/_rehearsal/{path}"), &headers, body).await
 }
 
 /// One job with three stages (the second has an interview), a recruiter and one candidate.
-async fn seed_world(router: &Router) -> Value {
+pub(super) async fn seed_world(router: &Router) -> Value {
     let seed = json!({
         "users": [
             {"key": "rita", "first_name": "Rita", "last_name": "Recruiter", "email": "rita@example.com"},
@@ -145,10 +151,10 @@ async fn seed_world(router: &Router) -> Value {
     answer.body
 }
 
-type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+pub(super) type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
 /// A webhook receiver at `hooks.test` that checks each signature and answers `status`.
-fn receiver(rig: &Rig, status: Arc<AtomicU16>) -> Received {
+pub(super) fn receiver(rig: &Rig, status: Arc<AtomicU16>) -> Received {
     let received: Received = Arc::default();
     let log = received.clone();
     let handler = move |headers: HeaderMap, body: bytes::Bytes| {
@@ -165,7 +171,7 @@ fn receiver(rig: &Rig, status: Arc<AtomicU16>) -> Received {
     received
 }
 
-async fn point_webhooks(router: &Router) {
+pub(super) async fn point_webhooks(router: &Router) {
     let body = json!({"url": "http://hooks.test/hooks", "secret": HOOK_SECRET});
     assert_eq!(control(router, "PUT", "webhook", body).await.status, StatusCode::OK);
 }
