@@ -3,3 +3,4 @@
 mod cli_bad_input;
 mod cli_run;
 mod helpers;
+mod scenarios;
