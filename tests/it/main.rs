@@ -5,3 +5,4 @@ mod cli_run;
 mod helpers;
 mod schema;
 mod serve;
+mod scenarios;
