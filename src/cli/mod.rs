@@ -2,6 +2,7 @@
 //! and dispatches. Exit codes: 0 success, 1 a scenario (or check) failed, 2 unusable input.
 
 mod engine;
+mod engine_check;
 mod run;
 
 use std::io::Write;
@@ -18,7 +19,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +38,7 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Run the sync engine as a service (webhook ingest, worker, health endpoints).
+    /// The sync engine: `serve` it, `check` a config, handle `dead-letters`.
     Engine(engine::EngineArgs),
 }
 
