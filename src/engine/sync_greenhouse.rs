@@ -77,6 +77,7 @@ impl Engine {
 
     /// Converges the IOP on the application's current state: at most one open scheduling
     /// request, and only for the stage it stands in when a trigger rule names that stage.
+    #[tracing::instrument(skip(self, item))]
     pub(crate) async fn sync_application(
         &self,
         application_id: i64,

@@ -60,15 +60,26 @@ async fn every_wrong_type_is_reported_not_only_the_first() {
     let file = write(dir.path(), "engine.toml", &text);
     let run = check(&file, &env_for("WT_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains(":18: service.poll_interval_secs: invalid value"), "{}", run.stdout);
-    assert!(run.stdout.contains(":21: retry.max_attempts: invalid type: string \"eight\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":18: service.poll_interval_secs: invalid value"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(":21: retry.max_attempts: invalid type: string \"eight\""),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("2 problems"), "{}", run.stdout);
 }
 
 #[tokio::test]
 async fn an_option_on_the_wrong_action_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("{}\n[[triggers]]\nstage = \"Offer\"\naction = \"cancel\"\nmode = \"self_schedule\"\n", base("OW_"));
+    let text = format!(
+        "{}\n[[triggers]]\nstage = \"Offer\"\naction = \"cancel\"\nmode = \"self_schedule\"\n",
+        base("OW_")
+    );
     let file = write(dir.path(), "engine.toml", &text);
     let run = check(&file, &env_for("OW_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -82,7 +93,8 @@ async fn an_option_on_the_wrong_action_is_refused() {
 #[tokio::test]
 async fn duplicate_rules_name_both() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("{}\n[[triggers]]\nstage = \" onsite\"\naction = \"nothing\"\n", base("DR_"));
+    let text =
+        format!("{}\n[[triggers]]\nstage = \" onsite\"\naction = \"nothing\"\n", base("DR_"));
     let file = write(dir.path(), "engine.toml", &text);
     let run = check(&file, &env_for("DR_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -97,16 +109,29 @@ async fn duplicate_rules_name_both() {
 async fn missing_secrets_name_each_variable_and_skip_the_stage_check() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "engine.toml", &base("MS_"));
-    let env: Vec<_> = env_for("MS_").into_iter().filter(|(k, _)| !k.ends_with("SECRET") && !k.ends_with("IOP_KEY")).collect();
+    let env: Vec<_> = env_for("MS_")
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with("SECRET") && !k.ends_with("IOP_KEY"))
+        .collect();
     let run = check(&file, &env).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.stdout.contains(":5: greenhouse.client_secret_env: environment variable MS_GH_SECRET is not set"),
+        run.stdout.contains(
+            ":5: greenhouse.client_secret_env: environment variable MS_GH_SECRET is not set"
+        ),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains(":10: iop.api_key_env: environment variable MS_IOP_KEY is not set"), "{}", run.stdout);
-    assert!(run.stdout.contains("note: stages not checked: Greenhouse credentials are not set"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":10: iop.api_key_env: environment variable MS_IOP_KEY is not set"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("note: stages not checked: Greenhouse credentials are not set"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]
@@ -115,7 +140,11 @@ async fn an_unreachable_greenhouse_is_a_note_not_a_problem() {
     let file = write(dir.path(), "engine.toml", &base("UR_"));
     let run = check(&file, &env_for("UR_")).await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("note: stages not checked: Greenhouse unreachable"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("note: stages not checked: Greenhouse unreachable"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("engine.toml: ok"), "{}", run.stdout);
 }
 
@@ -134,7 +163,8 @@ async fn an_unreadable_file_exits_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stages_are_checked_against_the_connected_greenhouse() {
     let served = Served::start().await;
-    let http = rehearsal::transport::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
+    let http =
+        rehearsal::transport::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
     seed_world(&http, &served.greenhouse, &seed(1, "Application Review")).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -142,7 +172,11 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
     let file = write(dir.path(), "good.toml", &good);
     let run = check(&file, &env_for("SC_")).await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("note: stages checked against the connected Greenhouse"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("note: stages checked against the connected Greenhouse"),
+        "{}",
+        run.stdout
+    );
 
     let bad = format!(
         "{good}\n[[triggers]]\nstage = \"Onsight\"\naction = \"open_scheduling_request\"\n\n[[triggers]]\nstage = \"Offer\"\njobs = [\"Frontend Engineer\"]\naction = \"nothing\"\n"
@@ -156,7 +190,9 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
         run.stdout
     );
     assert!(
-        run.stdout.contains(":35: triggers[2].jobs: no job named `Frontend Engineer` in the connected Greenhouse"),
+        run.stdout.contains(
+            ":35: triggers[2].jobs: no job named `Frontend Engineer` in the connected Greenhouse"
+        ),
         "{}",
         run.stdout
     );

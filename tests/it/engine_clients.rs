@@ -35,7 +35,8 @@ fn harvest(server: &MockServer, clock: SharedClock) -> HarvestClient {
 }
 
 fn token(access_token: &str, expires_in_secs: i64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"access_token": access_token, "expires_in": expires_in_secs}))
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"access_token": access_token, "expires_in": expires_in_secs}))
 }
 
 fn clock() -> Arc<ManualClock> {
@@ -65,15 +66,28 @@ async fn harvest_429_carries_retry_after() {
 #[tokio::test]
 async fn harvest_401_refreshes_the_token_once_then_retries() {
     let server = MockServer::start().await;
-    Mock::given(path("/token")).respond_with(token("t1", 3600)).up_to_n_times(1).with_priority(1).mount(&server).await;
-    Mock::given(path("/token")).respond_with(token("t2", 3600)).with_priority(2).mount(&server).await;
+    Mock::given(path("/token"))
+        .respond_with(token("t1", 3600))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(token("t2", 3600))
+        .with_priority(2)
+        .mount(&server)
+        .await;
     Mock::given(path("/v3/candidates"))
         .respond_with(ResponseTemplate::new(401))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v3/candidates")).respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}]))).with_priority(2).mount(&server).await;
+    Mock::given(path("/v3/candidates"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}])))
+        .with_priority(2)
+        .mount(&server)
+        .await;
 
     let records = harvest(&server, clock()).list("candidates", &[]).await.unwrap();
     assert_eq!(records, vec![json!({"id": 1})]);
@@ -87,7 +101,10 @@ async fn harvest_401_refreshes_the_token_once_then_retries() {
 async fn harvest_401_twice_is_permanent_after_exactly_one_refresh() {
     let server = MockServer::start().await;
     Mock::given(path("/token")).respond_with(token("t", 3600)).mount(&server).await;
-    Mock::given(path("/v3/candidates")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
+    Mock::given(path("/v3/candidates"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
     let error = harvest(&server, clock()).list("candidates", &[]).await.unwrap_err();
     assert!(matches!(error, ApiError::Permanent { status: 401, .. }), "{error:?}");
     assert_eq!(requests_to(&server, "/token").await.len(), 2);
@@ -100,14 +117,18 @@ async fn harvest_5xx_is_transient_and_422_is_permanent_with_its_body() {
     Mock::given(path("/token")).respond_with(token("t", 3600)).mount(&server).await;
     Mock::given(path("/v3/jobs")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
     Mock::given(path("/v3/notes"))
-        .respond_with(ResponseTemplate::new(422).set_body_string(r#"{"errors":[{"field":"body","message":"is too long"}]}"#))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_string(r#"{"errors":[{"field":"body","message":"is too long"}]}"#),
+        )
         .mount(&server)
         .await;
     let client = harvest(&server, clock());
 
     let error = client.list("jobs", &[]).await.unwrap_err();
     assert!(matches!(error, ApiError::Transient { retry_after: None, .. }), "{error:?}");
-    let error = client.write(Method::POST, "/v3/notes", Some(&json!({"body": "x"}))).await.unwrap_err();
+    let error =
+        client.write(Method::POST, "/v3/notes", Some(&json!({"body": "x"}))).await.unwrap_err();
     match error {
         ApiError::Permanent { status, body, .. } => {
             assert_eq!(status, 422);
@@ -139,7 +160,8 @@ async fn harvest_follows_the_link_cursor_verbatim() {
         .mount(&server)
         .await;
 
-    let records = harvest(&server, clock()).list("candidates", &[("per_page", "1".into())]).await.unwrap();
+    let records =
+        harvest(&server, clock()).list("candidates", &[("per_page", "1".into())]).await.unwrap();
     assert_eq!(records, vec![json!({"id": 1}), json!({"id": 2})]);
     let api = requests_to(&server, "/v3/candidates").await;
     assert_eq!(api.len(), 2);
@@ -154,9 +176,21 @@ async fn harvest_follows_the_link_cursor_verbatim() {
 #[tokio::test]
 async fn harvest_refreshes_the_token_before_it_expires() {
     let server = MockServer::start().await;
-    Mock::given(path("/token")).respond_with(token("t1", 120)).up_to_n_times(1).with_priority(1).mount(&server).await;
-    Mock::given(path("/token")).respond_with(token("t2", 120)).with_priority(2).mount(&server).await;
-    Mock::given(path("/v3/jobs")).respond_with(ResponseTemplate::new(200).set_body_json(json!([]))).mount(&server).await;
+    Mock::given(path("/token"))
+        .respond_with(token("t1", 120))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(token("t2", 120))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
     let clock = clock();
     let client = harvest(&server, clock.clone());
 
@@ -181,27 +215,46 @@ async fn iop_statuses_sort_into_transient_and_permanent() {
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "9"))
         .mount(&server)
         .await;
-    Mock::given(path("/v1/interviews/int_2")).respond_with(ResponseTemplate::new(502)).mount(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/v1/scheduling_requests"))
-        .respond_with(ResponseTemplate::new(422).set_body_string(r#"{"error":{"code":"invalid_mode"}}"#))
+    Mock::given(path("/v1/interviews/int_2"))
+        .respond_with(ResponseTemplate::new(502))
         .mount(&server)
         .await;
-    let client = IopClient::new(IopSettings { base_url: server.uri(), api_key: "k".into() }, http(), clock());
+    Mock::given(method("POST"))
+        .and(path("/v1/scheduling_requests"))
+        .respond_with(
+            ResponseTemplate::new(422).set_body_string(r#"{"error":{"code":"invalid_mode"}}"#),
+        )
+        .mount(&server)
+        .await;
+    let client = IopClient::new(
+        IopSettings { base_url: server.uri(), api_key: "k".into() },
+        http(),
+        clock(),
+    );
 
     let error = client.get("/v1/interviews/int_1").await.unwrap_err();
-    assert!(matches!(&error, ApiError::Transient { retry_after: Some(w), .. } if *w == Duration::from_secs(9)), "{error:?}");
+    assert!(
+        matches!(&error, ApiError::Transient { retry_after: Some(w), .. } if *w == Duration::from_secs(9)),
+        "{error:?}"
+    );
     let error = client.get("/v1/interviews/int_2").await.unwrap_err();
     assert!(matches!(error, ApiError::Transient { retry_after: None, .. }), "{error:?}");
     let error = client.post("/v1/scheduling_requests", &json!({}), "key-1").await.unwrap_err();
-    assert!(matches!(&error, ApiError::Permanent { status: 422, body, .. } if body.contains("invalid_mode")), "{error:?}");
+    assert!(
+        matches!(&error, ApiError::Permanent { status: 422, body, .. } if body.contains("invalid_mode")),
+        "{error:?}"
+    );
     let sent = server.received_requests().await.unwrap();
     let post = sent.iter().find(|r| r.method.as_str() == "POST").unwrap();
     assert_eq!(post.headers["idempotency-key"], "key-1");
 }
 
 /// An engine whose Greenhouse is `server`, holding one stage-change webhook.
-async fn engine_with_one_event(server: &MockServer, clock: Arc<ManualClock>, dir: &tempfile::TempDir) -> Arc<Engine> {
+async fn engine_with_one_event(
+    server: &MockServer,
+    clock: Arc<ManualClock>,
+    dir: &tempfile::TempDir,
+) -> Arc<Engine> {
     let sqlite = dir.path().join("engine.db").display().to_string();
     let text = config_text(&server.uri(), "http://127.0.0.1:9", &sqlite, "W_");
     let config = EngineConfig::parse(&text, "test.toml").unwrap();
@@ -210,7 +263,8 @@ async fn engine_with_one_event(server: &MockServer, clock: Arc<ManualClock>, dir
 
     let routes = RouterClient::new();
     routes.register("engine.test", engine.router());
-    let body = Bytes::from(r#"{"action":"candidate_stage_change","payload":{"application":{"id":123}}}"#);
+    let body =
+        Bytes::from(r#"{"action":"candidate_stage_change","payload":{"application":{"id":123}}}"#);
     let signature = rehearsal::greenhouse::signature::sign(GH_HOOK, &body);
     let request = raw_request(
         Method::POST,
@@ -249,7 +303,10 @@ async fn a_422_lands_in_the_dead_letters_with_its_body() {
     let server = MockServer::start().await;
     Mock::given(path("/token")).respond_with(token("t", 3600)).mount(&server).await;
     Mock::given(path("/v3/applications"))
-        .respond_with(ResponseTemplate::new(422).set_body_string(r#"{"errors":[{"message":"ids must be integers"}]}"#))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_string(r#"{"errors":[{"message":"ids must be integers"}]}"#),
+        )
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use rehearsal::clock::ManualClock;
-use rehearsal::engine::store::{SqliteStore, Source, Store};
+use rehearsal::engine::store::{Source, SqliteStore, Store};
 
 use crate::engine_world::config_text;
 use crate::helpers::{rehearsal, write};
@@ -21,7 +21,12 @@ async fn store_with_dead_letters(dir: &Path) -> (String, Vec<i64>) {
         store.dead_letter(&item, &reason, now).await.unwrap();
     }
     let ids = store.dead_letters().await.unwrap().iter().map(|d| d.id).collect();
-    let text = config_text("http://127.0.0.1:9", "http://127.0.0.1:9", &sqlite.display().to_string(), "DL_");
+    let text = config_text(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        &sqlite.display().to_string(),
+        "DL_",
+    );
     (write(dir, "engine.toml", &text).display().to_string(), ids)
 }
 
@@ -35,20 +40,28 @@ async fn list_retry_and_drop_change_the_store() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with(&format!("{}\t", ids[0])), "{}", run.stdout);
-    assert!(lines[0].contains("\tgreenhouse\thire_candidate\te1\tPOST /v3/notes answered 422: bad e1"));
+    assert!(
+        lines[0].contains("\tgreenhouse\thire_candidate\te1\tPOST /v3/notes answered 422: bad e1")
+    );
 
-    let run = rehearsal(&["engine", "dead-letters", "retry", "--config", &config, &ids[0].to_string()]);
+    let run =
+        rehearsal(&["engine", "dead-letters", "retry", "--config", &config, &ids[0].to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = rehearsal(&["engine", "dead-letters", "drop", "--config", &config, &ids[1].to_string()]);
+    let run =
+        rehearsal(&["engine", "dead-letters", "drop", "--config", &config, &ids[1].to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     let store = SqliteStore::open(&dir.path().join("engine.db")).await.unwrap();
-    let left: Vec<String> = store.dead_letters().await.unwrap().into_iter().map(|d| d.event_id).collect();
+    let left: Vec<String> =
+        store.dead_letters().await.unwrap().into_iter().map(|d| d.event_id).collect();
     assert_eq!(left, ["e3"]);
     // The retried one is pending again with its attempts reset; the dropped one is not.
     let far_future = ManualClock::scenario_epoch() + chrono::Duration::days(36_500);
     let due = store.due(far_future, 10).await.unwrap();
-    assert_eq!(due.iter().map(|i| (i.event_id.as_str(), i.attempts)).collect::<Vec<_>>(), [("e1", 0)]);
+    assert_eq!(
+        due.iter().map(|i| (i.event_id.as_str(), i.attempts)).collect::<Vec<_>>(),
+        [("e1", 0)]
+    );
 }
 
 #[tokio::test]

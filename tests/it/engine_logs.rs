@@ -8,7 +8,10 @@ use bytes::Bytes;
 use http::Method;
 use rehearsal::transport::{HttpClient, raw_request};
 
-use crate::engine_world::{GH_CLIENT_SECRET, GH_HOOK, GH_URL, IOP_HOOK, IOP_KEY, IOP_URL, InProcess, open_requests, seed, seed_world};
+use crate::engine_world::{
+    GH_CLIENT_SECRET, GH_HOOK, GH_URL, IOP_HOOK, IOP_KEY, IOP_URL, InProcess, open_requests, seed,
+    seed_world,
+};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -67,11 +70,16 @@ async fn info_logs_carry_ids_and_no_secrets_bodies_or_candidate_data() {
 
     world.engine.run_due().await.unwrap();
     world.engine.reconcile().await.unwrap();
-    assert_eq!(open_requests(&world.http, IOP_URL).await.get(&application), Some(&1), "the event was acted on");
+    assert_eq!(
+        open_requests(&world.http, IOP_URL).await.get(&application),
+        Some(&1),
+        "the event was acted on"
+    );
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("webhook accepted"), "{logs}");
-    let handled = logs.lines().find(|l| l.contains("event handled")).unwrap_or_else(|| panic!("{logs}"));
+    let handled =
+        logs.lines().find(|l| l.contains("event handled")).unwrap_or_else(|| panic!("{logs}"));
     assert!(handled.contains("event_id=evt-pii-1"), "the span carries the event id: {handled}");
     assert!(handled.contains("kind=candidate_stage_change"), "{handled}");
 
@@ -82,4 +90,22 @@ async fn info_logs_carry_ids_and_no_secrets_bodies_or_candidate_data() {
         assert!(!logs.contains(personal), "candidate data {personal:?} leaked: {logs}");
     }
     assert!(!logs.contains("email_addresses"), "a body leaked: {logs}");
+
+    // The same run, as Prometheus sees it.
+    let request =
+        raw_request(Method::GET, "http://engine.test/metrics", Bytes::new(), None, &[]).unwrap();
+    let response = world.http.send(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let metrics = String::from_utf8_lossy(response.body()).into_owned();
+    assert!(
+        metrics.contains(r#"rehearsal_engine_events_received_total{source="greenhouse",kind="candidate_stage_change"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"rehearsal_engine_actions_total{action="scheduling_request_opened"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rehearsal_engine_queue_depth 0"), "{metrics}");
+    assert!(metrics.contains("rehearsal_engine_handler_duration_seconds_count{"), "{metrics}");
+    assert!(!metrics.contains(email), "{metrics}");
 }

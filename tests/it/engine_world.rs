@@ -119,14 +119,24 @@ pub fn seed(count: usize, stage: &str) -> Seed {
         .collect();
     Seed {
         users: vec![],
-        jobs: vec![SeedJob { key: "backend".into(), id: None, name: "Backend Engineer".into(), stages }],
+        jobs: vec![SeedJob {
+            key: "backend".into(),
+            id: None,
+            name: "Backend Engineer".into(),
+            stages,
+        }],
         candidates,
         rejection_reasons: vec![],
     }
 }
 
 /// Calls a control route and returns its JSON answer; panics with the body on a non-2xx.
-pub async fn control(http: &dyn HttpClient, method: http::Method, url: &str, body: Option<&Value>) -> Value {
+pub async fn control(
+    http: &dyn HttpClient,
+    method: http::Method,
+    url: &str,
+    body: Option<&Value>,
+) -> Value {
     let request = json_request(method, url, body, &[]).unwrap();
     let response = http.send(request).await.unwrap();
     let text = String::from_utf8_lossy(response.body()).into_owned();
@@ -136,7 +146,9 @@ pub async fn control(http: &dyn HttpClient, method: http::Method, url: &str, bod
 
 pub async fn seed_world(http: &dyn HttpClient, greenhouse: &str, seed: &Seed) -> Seeded {
     let body = serde_json::to_value(seed).unwrap();
-    let seeded = control(http, http::Method::POST, &format!("{greenhouse}/_rehearsal/seed"), Some(&body)).await;
+    let seeded =
+        control(http, http::Method::POST, &format!("{greenhouse}/_rehearsal/seed"), Some(&body))
+            .await;
     serde_json::from_value(seeded).unwrap()
 }
 
@@ -146,8 +158,11 @@ pub async fn open_requests(http: &dyn HttpClient, iop: &str) -> HashMap<i64, usi
     let mut open = HashMap::new();
     for request in state["scheduling_requests"].as_array().unwrap() {
         let status = request["status"].as_str().unwrap_or_default();
-        if ["pending", "availability_requested", "availability_received", "scheduled"].contains(&status) {
-            let application = request["external_refs"]["greenhouse"]["application_id"].as_i64().unwrap();
+        if ["pending", "availability_requested", "availability_received", "scheduled"]
+            .contains(&status)
+        {
+            let application =
+                request["external_refs"]["greenhouse"]["application_id"].as_i64().unwrap();
             *open.entry(application).or_default() += 1;
         }
     }
@@ -185,7 +200,8 @@ impl InProcess {
 
         let dir = tempfile::tempdir().unwrap();
         let sqlite = dir.path().join("engine.db").display().to_string();
-        let config = EngineConfig::parse(&config_text(GH_URL, IOP_URL, &sqlite, "T_"), "test.toml").unwrap();
+        let config =
+            EngineConfig::parse(&config_text(GH_URL, IOP_URL, &sqlite, "T_"), "test.toml").unwrap();
         let secrets = secrets_for(&config, "T_");
         let engine = Engine::open(config, secrets, Arc::new(http.clone()), shared).await.unwrap();
         http.register("engine.test", engine.router());
@@ -220,7 +236,11 @@ impl Served {
             http.clone(),
         );
         let iop_mock = MockIop::new(
-            IopMockConfig { base_url: iop.clone(), rate_limit_per_window: 100_000, ..Default::default() },
+            IopMockConfig {
+                base_url: iop.clone(),
+                rate_limit_per_window: 100_000,
+                ..Default::default()
+            },
             clock,
             http,
         );
