@@ -541,6 +541,17 @@ webhook_secret_envs = [\"IOP_HOOK\"]
     }
 
     #[test]
+    fn options_without_effect_and_duplicate_rules_are_all_reported() {
+        let text = format!(
+            "{BASE}\n[policies]\nrejection_reason = \"Withdrew\"\n\n[[triggers]]\nstage = 4\naction = \"nothing\"\n\n[[triggers]]\nstage = 4\naction = \"cancel\"\nmode = \"coordinator\"\n"
+        );
+        let (_, problems) = check_text(&text, "e.toml");
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["triggers[1].mode", "triggers[1].stage", "policies.rejection_reason"]);
+        assert_eq!(problems[2].line, Some(14));
+    }
+
+    #[test]
     fn closest_prefers_plausible_names_only() {
         let names = ["on_decline", "on_no_show", "rejection_reason", "feedback_writeback"];
         assert_eq!(closest("feedback", names.into_iter()), Some("feedback_writeback"));

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rehearsal::transport::ReqwestClient;
@@ -90,13 +92,20 @@ async fn kill_9_mid_burst_loses_nothing_and_duplicates_nothing() {
     })
     .await;
     assert!(busy, "the engine started acting");
+    let acks = Arc::new(AtomicUsize::new(0));
     let in_flight: Vec<_> = applications[BURST / 2..]
         .iter()
         .map(|&application| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { (application, deliver(&client, &url, application).await) })
+            let (client, url, acks) = (client.clone(), url.clone(), acks.clone());
+            tokio::spawn(async move {
+                let ok = deliver(&client, &url, application).await;
+                acks.fetch_add(usize::from(ok), Ordering::SeqCst);
+                (application, ok)
+            })
         })
         .collect();
+    // Kill once a few of the second half are acknowledged, so some are stored and some not.
+    wait_for(Duration::from_secs(10), || async { acks.load(Ordering::SeqCst) >= 3 }).await;
     engine.start_kill().unwrap();
     engine.wait().await.unwrap();
     for task in in_flight {

@@ -8,5 +8,6 @@ mod engine_crash;
 mod engine_dead_letters;
 mod engine_logs;
 mod engine_reconcile;
+mod engine_shutdown;
 mod engine_world;
 mod helpers;
