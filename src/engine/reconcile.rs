@@ -103,6 +103,10 @@ impl Engine {
         })
     }
 
+    // TODO(perf): `sync_application` re-reads each listed application (and its current stage
+    // and job) although the list already returned it; a sweep of N updated applications costs
+    // about 4N Harvest calls. Deciding from the listed record first would cut most of them.
+
     /// Converges one application; a permanent failure is audited and the sweep goes on, a
     /// transient one ends the sweep (the watermark stays).
     async fn converge(

@@ -197,3 +197,18 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
         run.stdout
     );
 }
+
+#[tokio::test]
+async fn engine_without_a_subcommand_still_means_serve() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "--config", "/no/such/engine.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: /no/such/engine.toml: cannot read: No such file or directory (os error 2)"
+    );
+}
