@@ -2,6 +2,7 @@
 //! and dispatches. Exit codes: 0 success, 1 a scenario (or check) failed, 2 unusable input.
 
 mod engine;
+mod engine_check;
 pub mod run;
 mod serve;
 
@@ -38,7 +39,7 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Run the sync engine as a service (webhook ingest, worker, health endpoints).
+    /// The sync engine: `serve` it, `check` a config, handle `dead-letters`.
     Engine(engine::EngineArgs),
     /// Print the JSON Schema of scenario files (for editors: `rehearsal schema > scenario.schema.json`).
     Schema,

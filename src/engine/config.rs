@@ -3,7 +3,7 @@
 //!
 //! Every error names the file, the line when known, and the field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ pub struct EngineConfig {
     pub service: ServiceSection,
     #[serde(default)]
     pub retry: RetrySection,
+    #[serde(default)]
+    pub reconcile: ReconcileSection,
     #[serde(default)]
     pub mapping: MappingSection,
     #[serde(default)]
@@ -114,6 +116,28 @@ impl Default for RetrySection {
             max_attempts: default_max_attempts(),
             base_delay_secs: default_base_delay(),
             max_delay_secs: default_max_delay(),
+        }
+    }
+}
+
+/// The periodic sweep that catches webhooks that never arrived.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileSection {
+    /// Seconds between sweeps.
+    #[serde(default = "default_reconcile_interval")]
+    pub interval_secs: u64,
+    /// How far back the very first sweep looks, in seconds (later sweeps start at the last
+    /// sweep's watermark).
+    #[serde(default = "default_initial_lookback")]
+    pub initial_lookback_secs: u64,
+}
+
+impl Default for ReconcileSection {
+    fn default() -> Self {
+        Self {
+            interval_secs: default_reconcile_interval(),
+            initial_lookback_secs: default_initial_lookback(),
         }
     }
 }
@@ -261,66 +285,30 @@ impl EngineConfig {
         Self::parse(&text, &file)
     }
 
-    /// Parses and validates `text`; `file` names it in errors.
+    /// Parses and validates `text`; `file` names it in errors. Stops at the first problem;
+    /// `engine check` (see [`super::check`]) reports all of them.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let config: EngineConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file.to_owned(),
-            line: e.span().map(|span| line_of(text, span.start)).unwrap_or(1),
-            message: e.message().trim().to_owned(),
+        let config: EngineConfig = toml::from_str(text).map_err(|e| {
+            let problem = super::check::first_parse_problem(text, file, &e);
+            let hint = problem.suggestion.map(|s| format!("; {s}")).unwrap_or_default();
+            ConfigError::Parse {
+                file: file.to_owned(),
+                line: problem.line.unwrap_or(1),
+                message: format!("{}: {}{hint}", problem.field, problem.message),
+            }
         })?;
-        config.validate(text, file)?;
-        Ok(config)
-    }
-
-    fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
-        let invalid = |field: String, message: String, line: Option<usize>| ConfigError::Invalid {
-            file: file.to_owned(),
-            line,
-            field,
-            message,
-        };
-        for (field, url) in [
-            ("greenhouse.base_url", &self.greenhouse.base_url),
-            ("greenhouse.token_url", &self.greenhouse.token_url),
-            ("iop.base_url", &self.iop.base_url),
-        ] {
-            if url.parse::<http::Uri>().ok().and_then(|u| u.authority().map(|_| ())).is_none() {
-                let line = find_line(text, url);
-                return Err(invalid(field.into(), format!("`{url}` is not an absolute URL"), line));
-            }
-        }
-        if self.greenhouse.webhook_secret_envs.is_empty() || self.iop.webhook_secret_envs.is_empty()
+        if let Some(problem) =
+            super::check::semantic_problems(&config, text, file).into_iter().next()
         {
-            return Err(invalid(
-                "webhook_secret_envs".into(),
-                "name at least one environment variable holding a webhook secret, for each side"
-                    .into(),
-                None,
-            ));
+            let hint = problem.suggestion.map(|s| format!("; {s}")).unwrap_or_default();
+            return Err(ConfigError::Invalid {
+                file: file.to_owned(),
+                line: problem.line,
+                field: problem.field,
+                message: format!("{}{hint}", problem.message),
+            });
         }
-
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        for (index, rule) in self.triggers.iter().enumerate() {
-            let field = format!("triggers[{index}]");
-            if rule.mode.is_some() && rule.action != TriggerAction::OpenSchedulingRequest {
-                return Err(invalid(
-                    format!("{field}.mode"),
-                    "`mode` only applies to `action = \"open_scheduling_request\"`; remove it or change the action".into(),
-                    None,
-                ));
-            }
-            let key = format!("{:?}|{:?}", normalise_stage(&rule.stage), rule.jobs);
-            if let Some(first) = seen.insert(key, index) {
-                return Err(invalid(
-                    field,
-                    format!(
-                        "duplicates triggers[{first}] (same stage and jobs); merge them into one rule"
-                    ),
-                    None,
-                ));
-            }
-        }
-        Ok(())
+        Ok(config)
     }
 
     /// The rule that applies to an application of job (`job_id`, `job_name`) standing in stage
@@ -344,21 +332,6 @@ impl EngineConfig {
             self.triggers.iter().find(|r| stage_matches(r) && r.jobs.iter().any(job_matches));
         specific.or_else(|| self.triggers.iter().find(|r| stage_matches(r) && r.jobs.is_empty()))
     }
-}
-
-fn normalise_stage(stage: &StageRef) -> StageRef {
-    match stage {
-        StageRef::Name(name) => StageRef::Name(name.trim().to_lowercase()),
-        other => other.clone(),
-    }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map(|before| before.matches('\n').count() + 1).unwrap_or(1)
-}
-
-fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|offset| line_of(text, offset))
 }
 
 /// Where secret values come from: the process environment in production, a map in tests and
@@ -450,6 +423,15 @@ fn default_base_delay() -> u64 {
 fn default_max_delay() -> u64 {
     600
 }
+fn default_reconcile_interval() -> u64 {
+    // Every 15 minutes: a missed webhook is repaired well within a working hour, and a sweep
+    // of one window's updates costs a handful of Harvest calls.
+    900
+}
+fn default_initial_lookback() -> u64 {
+    // One day: a fresh engine repairs what happened since yesterday, not all of history.
+    86_400
+}
 fn default_email_preference() -> Vec<String> {
     vec!["personal".into(), "work".into(), "other".into()]
 }
@@ -499,7 +481,7 @@ webhook_secret_envs = ["IOP_HOOK"]
             "{BASE}\n[[triggers]]\nstage = \"Onsite\"\naction = \"open_scheduling_request\"\n\n[[triggers]]\nstage = \" onsite\"\naction = \"cancel\"\n"
         );
         let message = EngineConfig::parse(&text, "e.toml").unwrap_err().to_string();
-        assert!(message.contains("triggers[1]: duplicates triggers[0]"), "{message}");
+        assert!(message.contains("triggers[1].stage: duplicates triggers[0]"), "{message}");
 
         let text = format!(
             "{BASE}\n[[triggers]]\nstage = 7\naction = \"nothing\"\nmode = \"availability\"\n"

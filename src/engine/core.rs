@@ -2,6 +2,7 @@
 //! and record the outcome (done, retry later with backoff, or dead letter).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{EngineConfig, Secrets};
+use super::metrics::EngineMetrics;
 use super::store::{AuditEntry, DeadLetter, InboxItem, SqliteStore, Store, StoreError};
 use crate::clock::SharedClock;
 use crate::greenhouse::client::{HarvestClient, HarvestSettings};
@@ -70,6 +72,7 @@ pub struct Engine {
     pub(crate) greenhouse: HarvestClient,
     pub(crate) iop: IopClient,
     pub(crate) clock: SharedClock,
+    pub(crate) metrics: EngineMetrics,
     rng: Mutex<ChaCha8Rng>,
     stats: Mutex<WorkerStats>,
 }
@@ -120,6 +123,7 @@ impl Engine {
             greenhouse,
             iop,
             clock,
+            metrics: EngineMetrics::new(),
             rng,
             stats: Mutex::default(),
         })
@@ -139,6 +143,12 @@ impl Engine {
 
     /// Handles every event due now, in order, until none is due. Returns how many were taken.
     pub async fn run_due(&self) -> Result<usize, StoreError> {
+        self.run_due_until(&AtomicBool::new(false)).await
+    }
+
+    /// As [`Engine::run_due`], but stops between two events once `stop` is set: the event in
+    /// hand is finished and recorded, the rest stays pending in the store.
+    async fn run_due_until(&self, stop: &AtomicBool) -> Result<usize, StoreError> {
         let mut taken = 0;
         loop {
             let items = self.store.due(self.clock.now(), BATCH).await?;
@@ -146,10 +156,21 @@ impl Engine {
                 return Ok(taken);
             }
             for item in &items {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(taken);
+                }
                 self.handle(item).await?;
                 taken += 1;
             }
         }
+    }
+
+    /// The Prometheus text exposition of this engine's metrics (`GET /metrics`).
+    pub async fn metrics_text(&self) -> Result<String, StoreError> {
+        let queue_depth = self.store.pending_count().await?;
+        let dead_letters = self.store.dead_letters().await?.len() as u64;
+        let waits = self.greenhouse.stats().rate_limit_waits + self.iop.rate_limit_waits();
+        Ok(self.metrics.render(queue_depth, dead_letters, waits))
     }
 
     /// When the next stored event is due (a retry, typically).
@@ -171,22 +192,32 @@ impl Engine {
 
     #[tracing::instrument(skip_all, fields(source = item.source.as_str(), event_id = %item.event_id, kind = %item.kind, attempt = item.attempts + 1))]
     async fn handle(&self, item: &InboxItem) -> Result<(), StoreError> {
+        // Latency is a measurement, not a decision, so it reads tokio's clock (which follows
+        // paused time in tests) rather than the injected wall clock.
+        let started = tokio::time::Instant::now();
         let outcome = match item.source {
             super::store::Source::Greenhouse => self.on_greenhouse(item).await,
             super::store::Source::Iop => self.on_iop(item).await,
         };
+        let took = started.elapsed();
+        let source = item.source.as_str();
         let now = self.clock.now();
         match outcome {
             Ok(()) => {
                 self.count(|s| s.handled += 1);
-                tracing::info!("event handled");
+                self.metrics.handled(source, &item.kind, "done", took);
+                tracing::info!(took_ms = took.as_millis() as u64, "event handled");
                 self.store.complete(item.id).await
             }
             Err(HandlerError::Transient { reason, retry_after }) => {
                 let attempts = item.attempts + 1;
                 if attempts >= self.config.retry.max_attempts {
                     self.count(|s| s.dead_lettered += 1);
-                    tracing::error!(%reason, "event dead-lettered after its last attempt");
+                    self.metrics.handled(source, &item.kind, "dead_letter", took);
+                    tracing::error!(
+                        error = log_safe(&reason),
+                        "event dead-lettered after its last attempt"
+                    );
                     let reason = format!("gave up after {attempts} attempts: {reason}");
                     return self.store.dead_letter(item, &reason, now).await;
                 }
@@ -195,7 +226,12 @@ impl Engine {
                     + chrono::Duration::from_std(delay)
                         .unwrap_or_else(|_| chrono::Duration::seconds(1));
                 self.count(|s| s.retried += 1);
-                tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
+                self.metrics.handled(source, &item.kind, "retry", took);
+                tracing::warn!(
+                    error = log_safe(&reason),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "event will be retried"
+                );
                 self.store
                     .audit(
                         now,
@@ -208,7 +244,10 @@ impl Engine {
             }
             Err(HandlerError::Permanent(reason)) => {
                 self.count(|s| s.dead_lettered += 1);
-                tracing::error!(%reason, "event dead-lettered");
+                self.metrics.handled(source, &item.kind, "dead_letter", took);
+                // The full reason (with the response body) goes to the store, not the log.
+                tracing::error!(error = log_safe(&reason), "event dead-lettered");
+                tracing::debug!(%reason, "dead-letter reason");
                 self.store
                     .audit(now, Some(item.id), "dead_lettered", &format!("{}: {reason}", item.kind))
                     .await?;
@@ -238,28 +277,93 @@ impl Engine {
         detail: String,
     ) -> Result<(), HandlerError> {
         self.store.audit(self.clock.now(), item, action, &detail).await?;
+        self.metrics.action(action);
         Ok(())
     }
 
-    /// Serves forever (the `rehearsal engine` loop): handle what is due, then sleep until the
-    /// next due event or the poll interval, until `shutdown` resolves. In-flight work finishes
-    /// first; anything not started stays in the store for the next start.
+    /// Serves forever (the `rehearsal engine serve` loop): handle what is due, reconcile when
+    /// the interval has passed, then sleep until the next due event or the poll interval, until
+    /// `shutdown` resolves.
+    ///
+    /// Shutdown is graceful: the event in hand is finished and its outcome recorded, a sweep in
+    /// progress finishes its current application, and everything not started stays in the
+    /// store for the next start (it was stored before it was acknowledged).
     pub async fn run_forever(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let stop = AtomicBool::new(false);
         let poll = Duration::from_secs(self.config.service.poll_interval_secs.max(1));
+        let mut next_sweep = self.clock.now();
         loop {
-            if let Err(error) = self.run_due().await {
-                tracing::error!(%error, "worker pass failed");
+            {
+                let pass = self.pass(&stop, &mut next_sweep);
+                tokio::pin!(pass);
+                tokio::select! {
+                    () = &mut pass => {}
+                    () = &mut shutdown => {
+                        stop.store(true, Ordering::SeqCst);
+                        pass.await;
+                        tracing::info!("worker stopped");
+                        return;
+                    }
+                }
             }
             let wait = match self.next_due().await {
                 Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or_default().min(poll),
                 _ => poll,
             };
+            let until_sweep = (next_sweep - self.clock.now()).to_std().unwrap_or_default();
             tokio::select! {
                 biased;
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+                () = &mut shutdown => {
+                    tracing::info!("worker stopped");
+                    return;
+                }
+                () = tokio::time::sleep(wait.min(until_sweep).max(Duration::from_millis(50))) => {}
             }
         }
+    }
+
+    /// One pass of the service loop: what is due, then a reconciliation sweep if one is due.
+    async fn pass(&self, stop: &AtomicBool, next_sweep: &mut DateTime<Utc>) {
+        if let Err(error) = self.run_due_until(stop).await {
+            tracing::error!(%error, "worker pass failed");
+        }
+        if stop.load(Ordering::SeqCst) || self.clock.now() < *next_sweep {
+            return;
+        }
+        let interval = chrono::Duration::seconds(
+            i64::try_from(self.config.reconcile.interval_secs.max(1)).unwrap_or(i64::MAX / 1000),
+        );
+        *next_sweep = self.clock.now() + interval;
+        if let Err(error) = self.reconcile_until(stop).await {
+            tracing::warn!(
+                error = log_safe(&error.to_string()),
+                "reconciliation sweep failed; retried next interval"
+            );
+        }
+    }
+}
+
+/// The part of a failure reason that is safe to log at info and above: up to and including
+/// `answered <status>`, without the response body (which may echo candidate data).
+pub(crate) fn log_safe(reason: &str) -> &str {
+    match reason.find(" answered ") {
+        Some(at) => {
+            let end = (at + " answered ".len() + 3).min(reason.len());
+            reason.get(..end).unwrap_or(reason)
+        }
+        None => reason.get(..reason.len().min(200)).unwrap_or(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_safe;
+
+    #[test]
+    fn log_safe_drops_response_bodies() {
+        let reason = r#"POST /v1/candidates answered 422: {"email":"ana@example.test"}"#;
+        assert_eq!(log_safe(reason), "POST /v1/candidates answered 422");
+        assert_eq!(log_safe("store: locked"), "store: locked");
     }
 }

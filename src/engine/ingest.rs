@@ -18,13 +18,15 @@ use super::store::{Enqueued, Source};
 use crate::{greenhouse, iop};
 
 impl Engine {
-    /// `POST /webhooks/greenhouse`, `POST /webhooks/iop`, `GET /healthz`, `GET /readyz`.
+    /// `POST /webhooks/greenhouse`, `POST /webhooks/iop`, `GET /healthz`, `GET /readyz`,
+    /// `GET /metrics` (Prometheus text format).
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/webhooks/greenhouse", post(greenhouse_webhook))
             .route("/webhooks/iop", post(iop_webhook))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
+            .route("/metrics", get(metrics))
             .layer(DefaultBodyLimit::max(self.config.service.max_body_bytes))
             .with_state(self.clone())
     }
@@ -38,6 +40,15 @@ async fn ready(State(engine): State<Arc<Engine>>) -> Response {
     match engine.pending().await {
         Ok(pending) => {
             axum::Json(json!({"status": "ready", "pending_events": pending})).into_response()
+        }
+        Err(_) => refuse(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    }
+}
+
+async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
+    match engine.metrics_text().await {
+        Ok(text) => {
+            ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         Err(_) => refuse(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
     }
@@ -109,10 +120,12 @@ async fn accept(
     let payload = String::from_utf8_lossy(body);
     match engine.store.enqueue(source, event_id, kind, &payload, engine.clock.now()).await {
         Ok(Enqueued::New(_)) => {
+            engine.metrics.event_in(source.as_str(), kind, false);
             tracing::info!(source = source.as_str(), event_id, kind, "webhook accepted");
             axum::Json(json!({"status": "accepted"})).into_response()
         }
         Ok(Enqueued::Duplicate) => {
+            engine.metrics.event_in(source.as_str(), kind, true);
             tracing::info!(source = source.as_str(), event_id, kind, "duplicate webhook dropped");
             axum::Json(json!({"status": "duplicate"})).into_response()
         }

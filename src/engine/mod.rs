@@ -4,15 +4,20 @@
 //! the worker (`core`) takes stored events in order and converges the other side on the
 //! current state it re-reads (`sync_greenhouse`, `sync_iop`), retrying transient failures with
 //! backoff on the injected clock and dead-lettering permanent ones. Field mapping is pure
-//! (`mapping`); configuration is one TOML file (`config`). Nothing here depends on the mocks or
-//! the scenario runner.
+//! (`mapping`); configuration is one TOML file (`config`), checked before go-live by `check`.
+//! A periodic sweep (`reconcile`) repairs what missed webhooks left behind; `metrics` serves
+//! Prometheus counters at `/metrics`. Nothing here depends on the mocks or the scenario runner.
 
+pub mod check;
 pub mod config;
 mod core;
 mod ingest;
 pub mod mapping;
+mod metrics;
+mod reconcile;
 pub mod store;
 mod sync_greenhouse;
 mod sync_iop;
 
 pub use core::{Engine, HandlerError, WorkerStats};
+pub use reconcile::ReconcileReport;

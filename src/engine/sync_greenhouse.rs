@@ -77,6 +77,7 @@ impl Engine {
 
     /// Converges the IOP on the application's current state: at most one open scheduling
     /// request, and only for the stage it stands in when a trigger rule names that stage.
+    #[tracing::instrument(skip(self, item))]
     pub(crate) async fn sync_application(
         &self,
         application_id: i64,
@@ -189,10 +190,18 @@ impl Engine {
         let iop_candidate_id =
             iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
-        let job_interviews = self
+        let mut job_interviews = self
             .greenhouse
             .list("job_interviews", &[("job_interview_stage_ids", desired.stage_id.to_string())])
             .await?;
+        // Harvest v3 lists by id, newest first; the interview plan's order is `sort_order`.
+        let order = |ji: &Value| {
+            (
+                ji.get("sort_order").and_then(Value::as_i64).unwrap_or(i64::MAX),
+                ji.get("id").and_then(Value::as_i64),
+            )
+        };
+        job_interviews.sort_by_key(order);
         // TODO(correctness): map each interview's default interviewers (interview_kits →
         // default_interviewers → IOP users by Greenhouse id) into `interviewer_pool`.
         let interviews_requested: Vec<Value> = job_interviews

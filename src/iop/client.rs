@@ -2,6 +2,7 @@
 //! transition it may retry, `If-Match` on updates, and pacing from `X-RateLimit-*`.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,11 +34,24 @@ pub struct IopClient {
     clock: SharedClock,
     /// When the spent rate-limit window resets, if it is spent.
     blocked_until: Mutex<Option<DateTime<Utc>>>,
+    /// Calls refused by our own pacing because the window was spent.
+    rate_limit_waits: AtomicU64,
 }
 
 impl IopClient {
     pub fn new(settings: IopSettings, http: SharedHttp, clock: SharedClock) -> Self {
-        Self { settings, http, clock, blocked_until: Mutex::new(None) }
+        Self {
+            settings,
+            http,
+            clock,
+            blocked_until: Mutex::new(None),
+            rate_limit_waits: AtomicU64::new(0),
+        }
+    }
+
+    /// How often a call waited for a spent rate-limit window instead of drawing a 429.
+    pub fn rate_limit_waits(&self) -> u64 {
+        self.rate_limit_waits.load(Ordering::Relaxed)
     }
 
     /// `GET`; `None` on 404.
@@ -138,15 +152,13 @@ impl IopClient {
     fn pace(&self) -> Result<(), ApiError> {
         let blocked = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.now();
-        match blocked {
-            Some(until) if until > now => Err(ApiError::Transient {
-                reason: "IOP rate-limit window spent; waiting for it to reset".into(),
-                retry_after: Some(Duration::from_secs(
-                    u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1),
-                )),
-            }),
-            _ => Ok(()),
-        }
+        let Some(until) = blocked.filter(|until| *until > now) else { return Ok(()) };
+        self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+        let wait_secs = u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1);
+        Err(ApiError::Transient {
+            reason: "IOP rate-limit window spent; waiting for it to reset".into(),
+            retry_after: Some(Duration::from_secs(wait_secs)),
+        })
     }
 
     fn remember_rate_limit(&self, response: &Response<Bytes>) {

@@ -189,7 +189,14 @@ fn loosely_equal(expected: &Value, actual: &Value) -> bool {
         (Value::Array(want), Value::Array(have)) => {
             want.len() == have.len() && want.iter().zip(have).all(|(w, h)| loosely_equal(w, h))
         }
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        // Integers compare exactly: Greenhouse ids run past 2^53, where f64 loses digits.
+        (Value::Number(a), Value::Number(b)) => {
+            match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => a.as_f64() == b.as_f64(),
+            }
+        }
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
         (a, b) => text_of(a) == text_of(b),
@@ -294,5 +301,14 @@ mod tests {
         assert!(loosely_equal(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
         assert!(!loosely_equal(&json!("no"), &json!(false)));
         assert!(loosely_equal(&Value::Null, &Value::Null));
+        // Above 2^53 two different ids must not compare equal.
+        assert!(!loosely_equal(
+            &json!(9_007_199_254_740_993_i64),
+            &json!(9_007_199_254_740_992_i64)
+        ));
+        assert!(loosely_equal(
+            &json!(9_007_199_254_740_993_i64),
+            &json!(9_007_199_254_740_993_i64)
+        ));
     }
 }

@@ -294,9 +294,12 @@ async fn run_step(
         }
         Step::Webhook(webhook) => inject(harness, webhook, index).await.map_err(plain)?,
         Step::Engine(EngineAction::Restart) => harness.restart_engine().await.map_err(plain)?,
-        // TODO(correctness): call the engine's reconciliation sweep once it exists.
         Step::Engine(EngineAction::Reconcile) => {
-            return Err(plain("this engine has no reconciliation sweep yet".into()));
+            harness
+                .engine()
+                .reconcile()
+                .await
+                .map_err(|e| plain(format!("reconcile failed: {e}")))?;
         }
     }
     harness.quiesce().await.map_err(plain)

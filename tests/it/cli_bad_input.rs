@@ -102,5 +102,8 @@ fn broken_engine_config_names_file_and_line() {
     let config =
         write(dir.path(), "engine.toml", "[greenhouse]\nbase_url = \"http://x\"\nbogus = 1\n");
     let run = rehearsal(&["run", "scenarios/", "--config", &config.display().to_string()]);
-    assert_bad_input(&run, &format!("{}:3: unknown field `bogus`", config.display()));
+    assert_bad_input(
+        &run,
+        &format!("{}:3: greenhouse.bogus: unknown field `bogus`", config.display()),
+    );
 }

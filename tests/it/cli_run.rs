@@ -7,16 +7,17 @@ use crate::helpers::{GIVEN, rehearsal, write};
 
 #[test]
 fn bundled_scenarios_pass_and_json_report_says_so() {
-    // The library's top level only: `scenarios/pending/` holds scenarios that expose open bugs.
-    let files = library_files();
-    let mut args = vec!["run"];
-    args.extend(files.iter().map(String::as_str));
-    args.extend(["--seed", "42", "--format", "json"]);
-    let run = rehearsal(&args);
+    // Exactly the README's main job (`scenarios/pending/`, if any, is skipped by discovery).
+    let run = rehearsal(&["run", "scenarios/", "--seed", "42", "--format", "json"]);
     assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("stdout is the JSON report");
     assert_eq!(report["seed"], 42);
     assert_eq!(report["failed"], 0);
+    assert_eq!(
+        report["total"].as_u64(),
+        Some(library_files().len() as u64),
+        "every library file ran"
+    );
     let scenarios = report["scenarios"].as_array().expect("scenarios array");
     let names: Vec<&str> = scenarios.iter().filter_map(|s| s["file"].as_str()).collect();
     for wanted in ["candidate-declines.yaml", "late-feedback.yaml", "stage-skip.yaml"] {
@@ -186,7 +187,15 @@ fn filter_and_shard_select_scenarios() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["total"], 1);
+    let files: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap())
+        .collect();
+    assert!(!files.is_empty() && files.iter().all(|f| f.contains("late-feedback")), "{files:?}");
+    let expected = library_files().iter().filter(|f| f.contains("late-feedback")).count();
+    assert_eq!(files.len(), expected);
 
     let mut seen = Vec::new();
     for shard in ["1/2", "2/2"] {
@@ -218,7 +227,9 @@ fn html_report_has_a_timeline_per_scenario_and_no_secrets() {
     let out = dir.path().join("report.html");
     let run = rehearsal(&[
         "run",
-        "scenarios/",
+        "scenarios/candidate-declines.yaml",
+        "scenarios/late-feedback.yaml",
+        "scenarios/stage-skip.yaml",
         "--seed",
         "11",
         "--format",

@@ -2,7 +2,15 @@
 
 mod cli_bad_input;
 mod cli_run;
+mod engine_check;
+mod engine_clients;
+mod engine_crash;
+mod engine_dead_letters;
+mod engine_logs;
+mod engine_reconcile;
+mod engine_shutdown;
+mod engine_world;
 mod helpers;
+mod scenarios;
 mod schema;
 mod serve;
-mod scenarios;

@@ -85,6 +85,8 @@ pub struct FeedbackLink {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
+    /// What `engine dead-letters retry|drop` take.
+    pub id: i64,
     pub source: Source,
     pub event_id: String,
     pub kind: String,
@@ -162,8 +164,20 @@ pub trait Store: Send + Sync {
         action: &str,
         detail: &str,
     ) -> Result<(), StoreError>;
+    /// Dead letters, oldest first, with the ids `retry_dead_letter`/`drop_dead_letter` take.
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Moves a dead letter's event back to pending, due at `now` with its attempts reset.
+    /// `false` when no dead letter has that id.
+    async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Deletes a dead letter for good. `false` when no dead letter has that id.
+    async fn drop_dead_letter(&self, id: i64) -> Result<bool, StoreError>;
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Every request link still `open`, for reconciliation.
+    async fn open_request_links(&self) -> Result<Vec<RequestLink>, StoreError>;
+    /// A named value kept between runs (e.g. the reconciliation watermark).
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn put_value(&self, key: &str, value: &str) -> Result<(), StoreError>;
 }
 
 /// Timestamps are stored as fixed-width UTC text so they sort as they compare.

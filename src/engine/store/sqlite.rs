@@ -16,7 +16,10 @@ use super::{
 };
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../../migrations/sqlite/0002_engine_state.sql")),
+];
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -364,7 +367,7 @@ impl Store for SqliteStore {
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let rows = sqlx::query(
-            "SELECT source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id",
+            "SELECT id, source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
@@ -372,6 +375,7 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| {
                 Ok(DeadLetter {
+                    id: row.get("id"),
                     source: Source::parse(row.get::<&str, _>("source")),
                     event_id: row.get("event_id"),
                     kind: row.get("kind"),
@@ -380,6 +384,89 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let inbox_id: Option<i64> =
+            sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let Some(inbox_id) = inbox_id else { return Ok(false) };
+        sqlx::query(
+            "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL
+             WHERE id = ?",
+        )
+        .bind(stamp(now))
+        .bind(inbox_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        sqlx::query("DELETE FROM dead_letters WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn drop_dead_letter(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let inbox_id: Option<i64> =
+            sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let Some(inbox_id) = inbox_id else { return Ok(false) };
+        // The inbox row stays, marked `dropped`, so a redelivery of the same event id is still
+        // recognised as a duplicate; its payload is cleared because nobody will read it again.
+        sqlx::query("UPDATE inbox SET status = 'dropped', payload = '' WHERE id = ?")
+            .bind(inbox_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query("DELETE FROM dead_letters WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn open_request_links(&self) -> Result<Vec<RequestLink>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM request_links WHERE status = 'open' ORDER BY created_at, request_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(rows.iter().map(request_link).collect())
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM engine_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)
+    }
+
+    async fn put_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO engine_state (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
     }
 
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
@@ -435,5 +522,46 @@ mod tests {
         assert!(store.due(now, 10).await.unwrap().is_empty());
         assert_eq!(store.next_due().await.unwrap(), Some(now + chrono::Duration::seconds(30)));
         assert_eq!(store.pending_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn dead_letters_can_be_retried_or_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("engine.db")).await.unwrap();
+        let now = ManualClock::scenario_epoch();
+        for event_id in ["e1", "e2"] {
+            store.enqueue(Source::Greenhouse, event_id, "hire_candidate", "{}", now).await.unwrap();
+        }
+        for item in store.due(now, 10).await.unwrap() {
+            store.retry_later(item.id, 3, now, "503").await.unwrap();
+            let item = InboxItem { attempts: 3, ..item };
+            store.dead_letter(&item, "gave up", now).await.unwrap();
+        }
+        let dead = store.dead_letters().await.unwrap();
+        assert_eq!(dead.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);
+
+        let later = now + chrono::Duration::minutes(5);
+        assert!(store.retry_dead_letter(dead[0].id, later).await.unwrap());
+        assert!(!store.retry_dead_letter(dead[0].id, later).await.unwrap(), "already retried");
+        let due = store.due(later, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].event_id.as_str(), due[0].attempts), ("e1", 0));
+
+        assert!(store.drop_dead_letter(dead[1].id).await.unwrap());
+        assert!(!store.drop_dead_letter(dead[1].id).await.unwrap());
+        assert!(store.dead_letters().await.unwrap().is_empty());
+        // A dropped event stays known, so its redelivery is a duplicate.
+        let again = store.enqueue(Source::Greenhouse, "e2", "hire_candidate", "{}", later).await;
+        assert_eq!(again.unwrap(), Enqueued::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn named_values_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("engine.db")).await.unwrap();
+        assert_eq!(store.get_value("w").await.unwrap(), None);
+        store.put_value("w", "a").await.unwrap();
+        store.put_value("w", "b").await.unwrap();
+        assert_eq!(store.get_value("w").await.unwrap().as_deref(), Some("b"));
     }
 }

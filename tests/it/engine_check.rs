@@ -1,0 +1,214 @@
+//! `rehearsal engine check`: one test per kind of configuration problem, through the CLI.
+
+use std::path::Path;
+
+use crate::engine_world::{Served, config_text, env_for, seed, seed_world};
+use crate::helpers::write;
+
+struct Checked {
+    code: i32,
+    stdout: String,
+}
+
+/// Runs `rehearsal engine check --config <file>` with exactly `env` as extra environment.
+async fn check(file: &Path, env: &[(String, String)]) -> Checked {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "check", "--config"])
+        .arg(file)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    Checked { code: output.status.code().unwrap_or(-1), stdout }
+}
+
+/// A loopback URL nothing listens on, so no test ever reaches beyond this machine.
+fn closed_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+fn base(prefix: &str) -> String {
+    let url = closed_url();
+    config_text(&url, &url, "unused.db", prefix)
+}
+
+#[tokio::test]
+async fn unknown_field_names_line_field_and_the_likely_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{}\n[policies]\nfeedback_writebak = \"note\"\n", base("UF_"));
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("UF_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let expected = format!(
+        "{}:30: policies.feedback_writebak: unknown field `feedback_writebak`",
+        file.display()
+    );
+    assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    assert!(run.stdout.contains("did you mean `feedback_writeback`?"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn every_wrong_type_is_reported_not_only_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = base("WT_")
+        .replace("max_attempts = 8", "max_attempts = \"eight\"")
+        .replace("poll_interval_secs = 1", "poll_interval_secs = -1");
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("WT_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":18: service.poll_interval_secs: invalid value"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(":21: retry.max_attempts: invalid type: string \"eight\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("2 problems"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn an_option_on_the_wrong_action_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n[[triggers]]\nstage = \"Offer\"\naction = \"cancel\"\nmode = \"self_schedule\"\n",
+        base("OW_")
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("OW_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":32: triggers[1].mode: `mode` only applies to action `open_scheduling_request`, not `cancel`; remove `mode` or change the action"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn duplicate_rules_name_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        format!("{}\n[[triggers]]\nstage = \" onsite\"\naction = \"nothing\"\n", base("DR_"));
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("DR_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":30: triggers[1].stage: duplicates triggers[0] (same stage and jobs)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn missing_secrets_name_each_variable_and_skip_the_stage_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "engine.toml", &base("MS_"));
+    let env: Vec<_> = env_for("MS_")
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with("SECRET") && !k.ends_with("IOP_KEY"))
+        .collect();
+    let run = check(&file, &env).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            ":5: greenhouse.client_secret_env: environment variable MS_GH_SECRET is not set"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(":10: iop.api_key_env: environment variable MS_IOP_KEY is not set"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("note: stages not checked: Greenhouse credentials are not set"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_greenhouse_is_a_note_not_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "engine.toml", &base("UR_"));
+    let run = check(&file, &env_for("UR_")).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("note: stages not checked: Greenhouse unreachable"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("engine.toml: ok"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn an_unreadable_file_exits_2() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "check", "--config", "/no/such/engine.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: /no/such/engine.toml: cannot read"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_are_checked_against_the_connected_greenhouse() {
+    let served = Served::start().await;
+    let http =
+        rehearsal::transport::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
+    seed_world(&http, &served.greenhouse, &seed(1, "Application Review")).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = config_text(&served.greenhouse, &served.iop, "unused.db", "SC_");
+    let file = write(dir.path(), "good.toml", &good);
+    let run = check(&file, &env_for("SC_")).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("note: stages checked against the connected Greenhouse"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = format!(
+        "{good}\n[[triggers]]\nstage = \"Onsight\"\naction = \"open_scheduling_request\"\n\n[[triggers]]\nstage = \"Offer\"\njobs = [\"Frontend Engineer\"]\naction = \"nothing\"\n"
+    );
+    let file = write(dir.path(), "bad.toml", &bad);
+    let run = check(&file, &env_for("SC_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(":30: triggers[1].stage: no stage `Onsight` in any job of the connected Greenhouse; did you mean `Onsite`?"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            ":35: triggers[2].jobs: no job named `Frontend Engineer` in the connected Greenhouse"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn engine_without_a_subcommand_still_means_serve() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "--config", "/no/such/engine.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: /no/such/engine.toml: cannot read: No such file or directory (os error 2)"
+    );
+}
