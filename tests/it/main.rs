@@ -3,3 +3,6 @@
 mod cli_bad_input;
 mod cli_run;
 mod helpers;
+mod props_lists;
+mod props_mapping;
+mod props_wire;
