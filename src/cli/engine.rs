@@ -32,7 +32,9 @@ pub async fn main(args: EngineArgs) -> ExitCode {
 }
 
 async fn serve(args: EngineArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
     let config = EngineConfig::load(&args.config)?;
     let secrets = Secrets::resolve(&config, &EnvSecrets)?;
     // Outbound calls give up after 30 s; the worker retries them with backoff.
@@ -40,8 +42,13 @@ async fn serve(args: EngineArgs) -> anyhow::Result<()> {
     let listen = config.service.listen.clone();
     let engine = Engine::open(config, secrets, http, Arc::new(SystemClock)).await?;
 
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    println!("{}", serde_json::json!({"service": "engine", "url": format!("http://{}", listener.local_addr()?)}));
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "{}",
+        serde_json::json!({"service": "engine", "url": format!("http://{}", listener.local_addr()?)})
+    );
     let router = engine.router();
     let worker = tokio::spawn(engine.clone().run_forever(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -2,6 +2,7 @@
 //! and dispatches. Exit codes: 0 success, 1 a scenario (or check) failed, 2 unusable input.
 
 mod engine;
+mod load;
 mod run;
 
 use std::io::Write;
@@ -18,7 +19,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rehearsal", version, about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live")]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Rehearse a Greenhouse ↔ interview-orchestration integration before go-live"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +40,8 @@ enum Command {
     },
     /// Run the sync engine as a service (webhook ingest, worker, health endpoints).
     Engine(engine::EngineArgs),
+    /// Push seeded fake candidates through the engine and report throughput and latency.
+    Load(load::LoadArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -51,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Validate { paths } => run::validate(&paths),
         Command::Engine(args) => runtime.block_on(engine::main(args)),
+        Command::Load(args) => runtime.block_on(load::main(args)),
     }
 }
 

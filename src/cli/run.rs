@@ -50,10 +50,14 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, InputError> {
 /// Loads `path`, else `fixtures/engine.toml` when present, else the built-in copy of it.
 pub fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String> {
     match path {
-        Some(path) => EngineConfig::load(path).map(|c| (c, path.display().to_string())).map_err(|e| e.to_string()),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
-            .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+        Some(path) => EngineConfig::load(path)
+            .map(|c| (c, path.display().to_string()))
             .map_err(|e| e.to_string()),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            EngineConfig::load(Path::new(DEFAULT_CONFIG_PATH))
+                .map(|c| (c, DEFAULT_CONFIG_PATH.to_owned()))
+                .map_err(|e| e.to_string())
+        }
         None => EngineConfig::parse(BUILT_IN_CONFIG, DEFAULT_CONFIG_PATH)
             .map(|c| (c, format!("{DEFAULT_CONFIG_PATH} (built in)")))
             .map_err(|e| e.to_string()),
@@ -81,8 +85,15 @@ pub async fn run(args: RunArgs) -> ExitCode {
             writeln!(anstream::stderr(), "{line}")
         };
     };
-    say(&format!("rehearsal: {} scenario(s), seed {seed}, engine config {}", scenarios.len(), options.config_file));
-    let report = runner::run_all(&scenarios, &options, |result| say(&report::terminal::scenario_line(result))).await;
+    say(&format!(
+        "rehearsal: {} scenario(s), seed {seed}, engine config {}",
+        scenarios.len(),
+        options.config_file
+    ));
+    let report = runner::run_all(&scenarios, &options, |result| {
+        say(&report::terminal::scenario_line(result))
+    })
+    .await;
 
     if let Err(error) = emit(&report, args.format, args.output.as_deref(), lines_to_stdout) {
         eprintln!("error: {error:#}");
@@ -91,7 +102,12 @@ pub async fn run(args: RunArgs) -> ExitCode {
     if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
-fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdout: bool) -> anyhow::Result<()> {
+fn emit(
+    report: &RunReport,
+    format: Format,
+    output: Option<&Path>,
+    lines_to_stdout: bool,
+) -> anyhow::Result<()> {
     let summary = report::terminal::summary(report);
     let machine = match format {
         Format::Text => anstream::adapter::strip_str(&summary).to_string(),
@@ -100,7 +116,8 @@ fn emit(report: &RunReport, format: Format, output: Option<&Path>, lines_to_stdo
     };
     match output {
         Some(path) => {
-            std::fs::write(path, machine).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, machine)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             write!(anstream::stdout(), "{summary}")?;
         }
         None if format == Format::Text => write!(anstream::stdout(), "{summary}")?,
@@ -129,6 +146,9 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
 
 /// A seed for a run that was not given one: different every run, printed so it can be replayed.
 fn fresh_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }

@@ -125,11 +125,17 @@ fn greenhouse_seed(apps: &[AppSpec]) -> gh::Seed {
     }
 }
 
-fn query_for(filter: &AppFilter, seeded: &gh::Seeded, per_page: usize) -> Vec<(&'static str, String)> {
+fn query_for(
+    filter: &AppFilter,
+    seeded: &gh::Seeded,
+    per_page: usize,
+) -> Vec<(&'static str, String)> {
     let mut query = vec![("per_page", per_page.to_string())];
     match *filter {
         AppFilter::None => {}
-        AppFilter::Job(j) => query.push(("job_ids", seeded.jobs[&format!("job{j}")].id.to_string())),
+        AppFilter::Job(j) => {
+            query.push(("job_ids", seeded.jobs[&format!("job{j}")].id.to_string()))
+        }
         AppFilter::Status(s) => {
             query.push(("status", ["active", "rejected", "hired"][s].to_owned()))
         }
@@ -221,7 +227,11 @@ fn iop_world() -> impl Strategy<Value = (Vec<UserSpec>, usize, UserFilter)> {
     })
 }
 
-async fn walk_iop(users: Vec<UserSpec>, limit: usize, filter: UserFilter) -> Result<(), TestCaseError> {
+async fn walk_iop(
+    users: Vec<UserSpec>,
+    limit: usize,
+    filter: UserFilter,
+) -> Result<(), TestCaseError> {
     let clock: SharedClock = Arc::new(ManualClock::new(ManualClock::scenario_epoch()));
     let http = RouterClient::new();
     let config = IopMockConfig {
@@ -267,8 +277,10 @@ async fn walk_iop(users: Vec<UserSpec>, limit: usize, filter: UserFilter) -> Res
     }
     let listed = client.list("/v1/users", &query).await;
     let listed = listed.map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let got: Vec<String> =
-        listed.iter().filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_owned)).collect();
+    let got: Vec<String> = listed
+        .iter()
+        .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
 
     let expected: BTreeSet<String> = users
         .iter()

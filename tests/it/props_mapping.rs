@@ -127,7 +127,8 @@ fn check_candidate_laws(candidate: &Value, mapping: &MappingSection) -> Result<(
         Err(error) => {
             // The only refusal is a candidate with no name at all, named as such.
             prop_assert!(first.is_empty() && last.is_empty(), "refused a named candidate");
-            let named = matches!(error, MappingError::Missing { field: "first_name/last_name", .. });
+            let named =
+                matches!(error, MappingError::Missing { field: "first_name/last_name", .. });
             prop_assert!(named, "unexpected error: {}", error);
             return Ok(());
         }
@@ -142,7 +143,8 @@ fn check_candidate_laws(candidate: &Value, mapping: &MappingSection) -> Result<(
     let wanted: Vec<&str> = expected.iter().map(|(a, _)| a.as_str()).collect();
     prop_assert_eq!(addresses, wanted, "every address kept, lower-cased, in order");
 
-    let primaries: Vec<usize> = (0..emails.len()).filter(|&i| emails[i]["primary"] == true).collect();
+    let primaries: Vec<usize> =
+        (0..emails.len()).filter(|&i| emails[i]["primary"] == true).collect();
     if expected.is_empty() {
         prop_assert!(primaries.is_empty());
     } else {
@@ -234,10 +236,8 @@ proptest! {
 #[test]
 #[ignore = "BUG in engine::mapping, reported to its owner"]
 fn primary_follows_the_mapped_type() {
-    let mapping = MappingSection {
-        email_type_preference: vec!["other".into()],
-        ..MappingSection::default()
-    };
+    let mapping =
+        MappingSection { email_type_preference: vec!["other".into()], ..MappingSection::default() };
     let candidate = json!({"id": 1, "first_name": "Ana", "email_addresses": [
         {"value": "a@x.test", "type": "home"},
         {"value": "b@x.test", "type": "other"}

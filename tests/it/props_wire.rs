@@ -29,7 +29,8 @@ fn header_byte() -> impl Strategy<Value = u8> {
 fn only_hex_case_differs(header: &str, changed: &str) -> bool {
     header.len() == changed.len()
         && header.bytes().zip(changed.bytes()).all(|(a, b)| {
-            a == b || (a.is_ascii_hexdigit() && a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b))
+            a == b
+                || (a.is_ascii_hexdigit() && a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b))
         })
 }
 
