@@ -286,10 +286,12 @@ impl LoadReport {
             "throughput per wall second",
             format!("{:.1} actions", self.actions_per_wall_second),
         );
-        out += &row(
-            &format!("throughput per {} second", self.clock),
-            format!("{:.3} actions", self.actions_per_clock_second),
-        );
+        if self.clock != "wall" {
+            out += &row(
+                &format!("throughput per {} second", self.clock),
+                format!("{:.3} actions", self.actions_per_clock_second),
+            );
+        }
         out += &row(
             "elapsed wall / clock",
             format!("{:.2} s / {:.0} s", self.wall_seconds, self.clock_seconds),
