@@ -136,17 +136,30 @@ fn mock_greenhouse(c: &mut Criterion) {
     });
     let mut turn = 0usize;
     c.bench_function("mock_greenhouse/move_and_deliver_webhook", |b| {
-        b.iter(|| runtime.block_on(async {
-            let t = turn;
-            turn += 1;
-            let app = apps[t % apps.len()];
-            // Alternate between the two stages so every move is a real change.
-            let to = stages[(t / apps.len()) % 2 ^ 1];
-            let body = serde_json::json!({"to_stage_id": to, "from_stage_id": stages[(t / apps.len()) % 2]});
-            call(&http, Method::POST, &format!("/v3/applications/{app}/move"), Some(&body), &token).await;
-            let report: DeliveryReport = serde_json::from_value(call(&http, Method::POST, "/_rehearsal/deliver", None, "").await).unwrap();
-            assert_eq!(report.delivered, 1);
-        }))
+        b.iter(|| {
+            runtime.block_on(async {
+                let t = turn;
+                turn += 1;
+                let app = apps[t % apps.len()];
+                let round = (t / apps.len()) % 2;
+                // Alternate between the two stages so every move is a real change.
+                let to = stages[1 - round];
+                let body = serde_json::json!({"to_stage_id": to, "from_stage_id": stages[round]});
+                call(
+                    &http,
+                    Method::POST,
+                    &format!("/v3/applications/{app}/move"),
+                    Some(&body),
+                    &token,
+                )
+                .await;
+                let report: DeliveryReport = serde_json::from_value(
+                    call(&http, Method::POST, "/_rehearsal/deliver", None, "").await,
+                )
+                .unwrap();
+                assert_eq!(report.delivered, 1);
+            })
+        })
     });
 }
 
