@@ -10,7 +10,9 @@ use http::{Method, StatusCode};
 use rehearsal::clock::{ManualClock, SharedClock};
 use rehearsal::mock::common::DeliveryReport;
 use rehearsal::mock::greenhouse::control as gh;
-use rehearsal::mock::greenhouse::{Credential, GreenhouseMockConfig, MockGreenhouse};
+use rehearsal::mock::greenhouse::{
+    Credential, Fidelity, GreenhouseMockConfig, MockGreenhouse, StageIdMode,
+};
 use rehearsal::transport::{HttpClient, RouterClient, json_request, raw_request};
 use serde_json::Value;
 
@@ -44,7 +46,10 @@ fn setup(runtime: &tokio::runtime::Runtime) -> (RouterClient, String, Vec<i64>, 
         rate_limit_per_window: u32::MAX,
         ..GreenhouseMockConfig::default()
     };
-    let mock = MockGreenhouse::new(config, clock, Arc::new(http.clone()));
+    // Stage ids in the move body are job stage ids, so the bench needs no extra read.
+    let fidelity =
+        Fidelity { stage_id_mode: StageIdMode::JobInterviewStage, ..Fidelity::default() };
+    let mock = MockGreenhouse::new(config, clock, Arc::new(http.clone())).with_fidelity(fidelity);
     http.register("greenhouse.bench", mock.router());
     http.register("sink.bench", Router::new().fallback(|| async { StatusCode::OK }));
     runtime.block_on(async {

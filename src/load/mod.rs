@@ -11,6 +11,8 @@
 //! A run is bounded by its candidate count, its duration plus a drain period (on its clock)
 //! and a wall-clock limit, and stops by itself.
 
+// TODO(correctness): `--engine-url` is covered by unit tests of the URL check and was run by
+// hand against `rehearsal engine`; no automated test spawns an engine and loads it yet.
 mod driver;
 mod record;
 mod world;
