@@ -10,6 +10,7 @@ pub mod clock;
 pub mod engine;
 pub mod greenhouse;
 pub mod iop;
+pub mod load;
 pub mod mock;
 pub mod report;
 pub mod scenario;

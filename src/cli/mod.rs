@@ -3,6 +3,7 @@
 
 mod engine;
 mod engine_check;
+mod load;
 pub mod run;
 mod serve;
 
@@ -45,6 +46,8 @@ enum Command {
     Schema,
     /// Serve the mock Greenhouse and the mock IOP on loopback ports until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Push seeded fake candidates through the engine and report throughput and latency.
+    Load(load::LoadArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => runtime.block_on(serve::main(args)),
+        Command::Load(args) => runtime.block_on(load::main(args)),
     }
 }
 

@@ -37,7 +37,14 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(seed: u64, config: EngineConfig, config_file: String) -> Self {
-        Self { seed, config, config_file, transport: Transport::Inproc, keep_journals: false, lenient_actions: false }
+        Self {
+            seed,
+            config,
+            config_file,
+            transport: Transport::Inproc,
+            keep_journals: false,
+            lenient_actions: false,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, helpers shared.
 
 mod cli_bad_input;
+mod cli_load;
 mod cli_run;
 mod engine_check;
 mod engine_clients;
@@ -11,6 +12,9 @@ mod engine_reconcile;
 mod engine_shutdown;
 mod engine_world;
 mod helpers;
+mod props_lists;
+mod props_mapping;
+mod props_wire;
 mod scenarios;
 mod schema;
 mod serve;

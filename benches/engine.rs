@@ -1,0 +1,138 @@
+//! Measures the engine end to end: Greenhouse stage-change webhooks accepted (signature,
+//! SQLite store on disk) → handled by the worker (re-reads Greenhouse, upserts the candidate,
+//! opens the IOP scheduling request), over the in-process transport under virtual time, built
+//! as `scenario::harness::Harness` builds it. Reported per webhook, against the mapping and
+//! signature benches that are its pure parts.
+
+use std::path::Path;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use http::Method;
+use rehearsal::clock::ManualClock;
+use rehearsal::engine::config::EngineConfig;
+use rehearsal::mock::common::ActionOutcome;
+use rehearsal::mock::greenhouse::control as gh;
+use rehearsal::mock::iop::control as iop;
+use rehearsal::scenario::harness::{ENGINE_HOST, Harness, Side};
+use serde_json::Value;
+
+/// Webhooks per measured batch.
+const BATCH: usize = 25;
+
+struct World {
+    harness: Harness,
+    applications: Vec<i64>,
+    onsite: i64,
+}
+
+async fn world(config: &EngineConfig) -> World {
+    let harness = Harness::start(config, 7, ManualClock::scenario_epoch()).await.unwrap();
+    let stage = |name: &str| gh::SeedStage {
+        name: name.into(),
+        id: None,
+        interviews: vec![gh::SeedInterview {
+            name: format!("{name} chat"),
+            id: None,
+            duration_minutes: None,
+            interviewer_keys: Vec::new(),
+        }],
+    };
+    let seed = gh::Seed {
+        users: vec![gh::SeedUser {
+            key: "integration".into(),
+            id: config.greenhouse.acting_user_id,
+            first_name: "Rehearsal".into(),
+            last_name: "Integration".into(),
+            email: "integration@rehearsal.test".into(),
+            site_admin: true,
+        }],
+        jobs: vec![gh::SeedJob {
+            key: "job".into(),
+            id: None,
+            name: "Backend Engineer".into(),
+            stages: vec![stage("Application Review"), stage("Onsite")],
+        }],
+        candidates: (0..BATCH)
+            .map(|i| gh::SeedCandidate {
+                key: format!("c{i}"),
+                id: None,
+                first_name: format!("Ana{i}"),
+                last_name: "Ruiz".into(),
+                email_addresses: vec![gh::TypedValue {
+                    value: format!("ana{i}@example.test"),
+                    kind: "personal".into(),
+                }],
+                phone_numbers: Vec::new(),
+                time_zone: Some("Europe/Madrid".into()),
+                custom_fields: Default::default(),
+                applications: vec![gh::SeedApplication {
+                    id: None,
+                    job_key: "job".into(),
+                    stage: None,
+                    status: None,
+                }],
+            })
+            .collect(),
+        rejection_reasons: Vec::new(),
+    };
+    let seeded: gh::Seeded = harness
+        .control(Side::Greenhouse, Method::POST, "/_rehearsal/seed", Some(&seed))
+        .await
+        .unwrap();
+    let webhook = iop::Seed {
+        users: Vec::new(),
+        webhook: Some(iop::SeedWebhook {
+            url: format!("http://{ENGINE_HOST}/webhooks/iop"),
+            secrets: vec![harness.iop_webhook_secret.clone()],
+        }),
+    };
+    let _: iop::Seeded =
+        harness.control(Side::Iop, Method::POST, "/_rehearsal/seed", Some(&webhook)).await.unwrap();
+    World {
+        applications: seeded.candidates.values().map(|c| c.applications[0]).collect(),
+        onsite: seeded.jobs["job"].stages["Onsite"].id,
+        harness,
+    }
+}
+
+/// Moves every application into Onsite and waits until the engine is quiet.
+async fn push(world: &World) -> usize {
+    for &application_id in &world.applications {
+        let action = gh::Action::MoveApplication { application_id, to_stage_id: world.onsite };
+        let _: ActionOutcome = world
+            .harness
+            .control(Side::Greenhouse, Method::POST, "/_rehearsal/actions", Some(&action))
+            .await
+            .unwrap();
+    }
+    world.harness.quiesce().await.unwrap();
+    let state: Value = world
+        .harness
+        .control(Side::Iop, Method::GET, "/_rehearsal/state", None::<&()>)
+        .await
+        .unwrap();
+    state["scheduling_requests"].as_array().map_or(0, Vec::len)
+}
+
+fn engine(c: &mut Criterion) {
+    let config = EngineConfig::load(Path::new("fixtures/engine.toml")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // Once outside the measurement: the batch does what the bench claims.
+    let opened = runtime.block_on(async { push(&world(&config).await).await });
+    assert_eq!(opened, BATCH, "every webhook opens one scheduling request");
+
+    let mut group = c.benchmark_group("engine_end_to_end");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(10);
+    group.bench_function("stage_change_to_iop_request", |b| {
+        b.iter_batched(
+            || runtime.block_on(world(&config)),
+            |world| runtime.block_on(push(&world)),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);
