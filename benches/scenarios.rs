@@ -17,7 +17,7 @@ fn loaded(paths: &[&str]) -> Vec<LoadedScenario> {
 fn scenarios(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let config = EngineConfig::load(Path::new("fixtures/engine.toml")).unwrap();
-    let options = RunOptions { seed: 1, config, config_file: "fixtures/engine.toml".into() };
+    let options = RunOptions::new(1, config, "fixtures/engine.toml".into());
     let mut group = c.benchmark_group("scenario_runner");
     group.sample_size(10);
     for (name, paths) in [
@@ -28,7 +28,7 @@ fn scenarios(c: &mut Criterion) {
         let scenarios = loaded(&paths);
         group.bench_function(name, |b| {
             b.iter(|| {
-                let report = runtime.block_on(run_all(&scenarios, &options, |_| {}));
+                let report = runtime.block_on(run_all(&scenarios, &options, 1, false, |_| {}));
                 assert_eq!(report.passed, report.total);
             })
         });
