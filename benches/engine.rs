@@ -13,7 +13,7 @@ use rehearsal::engine::config::EngineConfig;
 use rehearsal::mock::common::ActionOutcome;
 use rehearsal::mock::greenhouse::control as gh;
 use rehearsal::mock::iop::control as iop;
-use rehearsal::scenario::harness::{ENGINE_HOST, Harness, Side};
+use rehearsal::scenario::harness::{Harness, Side, Transport};
 use serde_json::Value;
 
 /// Webhooks per measured batch.
@@ -26,7 +26,8 @@ struct World {
 }
 
 async fn world(config: &EngineConfig) -> World {
-    let harness = Harness::start(config, 7, ManualClock::scenario_epoch()).await.unwrap();
+    let harness =
+        Harness::start(config, 7, ManualClock::scenario_epoch(), Transport::Inproc).await.unwrap();
     let stage = |name: &str| gh::SeedStage {
         name: name.into(),
         id: None,
@@ -82,8 +83,8 @@ async fn world(config: &EngineConfig) -> World {
     let webhook = iop::Seed {
         users: Vec::new(),
         webhook: Some(iop::SeedWebhook {
-            url: format!("http://{ENGINE_HOST}/webhooks/iop"),
-            secrets: vec![harness.iop_webhook_secret.clone()],
+            url: format!("{}/webhooks/iop", harness.engine_url),
+            secrets: vec![harness.iop_webhook_secret()],
         }),
     };
     let _: iop::Seeded =
