@@ -170,6 +170,10 @@ pub enum ApiError {
         /// How long the server asked us to wait (`Retry-After`), if it said.
         retry_after: Option<Duration>,
     },
+    /// Not sent: the client is pacing itself because the rate-limit window is spent. Waiting
+    /// for the window is not a failed attempt.
+    #[error("{reason}")]
+    RateLimited { reason: String, retry_after: Duration },
     /// Retrying the same request cannot help: a 4xx other than 408/429, or an unusable body.
     #[error("{method} {path} answered {status}: {body}")]
     Permanent { method: String, path: String, status: u16, body: String },

@@ -397,7 +397,7 @@ pub async fn check_stages(
     };
     let (stages, jobs) = match fetched.await {
         Ok(found) => found,
-        Err(ApiError::Transient { reason, .. }) => {
+        Err(ApiError::Transient { reason, .. } | ApiError::RateLimited { reason, .. }) => {
             return StageCheck::NotChecked(format!("Greenhouse unreachable ({reason})"));
         }
         Err(ApiError::Permanent { status, .. }) if status == 401 || status == 403 => {

@@ -27,6 +27,9 @@ pub enum HandlerError {
     /// Try again later (after `retry_after` when the other side said so).
     #[error("{reason}")]
     Transient { reason: String, retry_after: Option<Duration> },
+    /// Our own pacing: wait for the rate-limit window without spending an attempt.
+    #[error("{reason}")]
+    RateLimited { reason: String, retry_after: Duration },
     /// Retrying cannot help; the event becomes a dead letter with this reason.
     #[error("{0}")]
     Permanent(String),
@@ -37,6 +40,9 @@ impl From<ApiError> for HandlerError {
         match error {
             ApiError::Transient { reason, retry_after } => {
                 HandlerError::Transient { reason, retry_after }
+            }
+            ApiError::RateLimited { reason, retry_after } => {
+                HandlerError::RateLimited { reason, retry_after }
             }
             permanent @ ApiError::Permanent { .. } => {
                 HandlerError::Permanent(permanent.to_string())
@@ -241,6 +247,18 @@ impl Engine {
                     )
                     .await?;
                 self.store.retry_later(item.id, attempts, at, &reason).await
+            }
+            Err(HandlerError::RateLimited { reason, retry_after }) => {
+                // The attempt count stays: nothing was tried, so nothing failed.
+                let at = now
+                    + chrono::Duration::from_std(retry_after)
+                        .unwrap_or_else(|_| chrono::Duration::seconds(1));
+                self.metrics.handled(source, &item.kind, "rate_limited", took);
+                tracing::info!(
+                    wait_ms = retry_after.as_millis() as u64,
+                    "waiting for the rate-limit window"
+                );
+                self.store.retry_later(item.id, item.attempts, at, &reason).await
             }
             Err(HandlerError::Permanent(reason)) => {
                 self.count(|s| s.dead_lettered += 1);

@@ -57,7 +57,11 @@ pub fn candidate_to_iop(
     let primary = mapping
         .email_type_preference
         .iter()
-        .find_map(|wanted| emails.iter().position(|(_, kind)| kind.eq_ignore_ascii_case(wanted)))
+        // Compare with the type the IOP will see (`home` becomes `other`), so the first email
+        // of the preferred type in the output is the primary one.
+        .find_map(|wanted| {
+            emails.iter().position(|(_, kind)| email_type(kind).eq_ignore_ascii_case(wanted))
+        })
         .or((!emails.is_empty()).then_some(0));
     let emails: Vec<Value> = emails
         .iter()

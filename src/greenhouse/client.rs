@@ -181,9 +181,9 @@ impl HarvestClient {
             drop(session);
             self.count(|s| s.rate_limit_waits += 1);
             let wait = u64::try_from(reset_at - now).unwrap_or(1);
-            return Err(ApiError::Transient {
+            return Err(ApiError::RateLimited {
                 reason: "Greenhouse rate-limit window spent; waiting for it to reset".into(),
-                retry_after: Some(Duration::from_secs(wait)),
+                retry_after: Duration::from_secs(wait),
             });
         }
         Ok(())

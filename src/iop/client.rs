@@ -155,9 +155,9 @@ impl IopClient {
         let Some(until) = blocked.filter(|until| *until > now) else { return Ok(()) };
         self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
         let wait_secs = u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1);
-        Err(ApiError::Transient {
+        Err(ApiError::RateLimited {
             reason: "IOP rate-limit window spent; waiting for it to reset".into(),
-            retry_after: Some(Duration::from_secs(wait_secs)),
+            retry_after: Duration::from_secs(wait_secs),
         })
     }
 

@@ -228,13 +228,10 @@ proptest! {
     }
 }
 
-/// Greenhouse types outside the IOP's set (`home`, none at all) become IOP `other`, but the
-/// primary choice compares Greenhouse's raw type, so with a preference for `other` the IOP
-/// sees an `other` email that is not primary ahead of the one that is.
-// BUG: mapping::candidate_to_iop picks the primary by the raw Greenhouse type while the
-// emitted `type` is the mapped one; "first of the preferred type" fails on the output.
+/// Regression: Greenhouse types outside the IOP's set (`home`, none at all) become IOP `other`;
+/// the primary used to be chosen by Greenhouse's raw type, so with a preference for `other`
+/// the IOP saw an `other` email that was not primary ahead of the one that was.
 #[test]
-#[ignore = "BUG in engine::mapping, reported to its owner"]
 fn primary_follows_the_mapped_type() {
     let mapping =
         MappingSection { email_type_preference: vec!["other".into()], ..MappingSection::default() };
