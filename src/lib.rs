@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod clock;
 pub mod engine;
+pub mod explore;
 pub mod greenhouse;
 pub mod iop;
 pub mod load;

@@ -3,6 +3,7 @@
 
 mod engine;
 mod engine_check;
+mod explore;
 mod load;
 pub mod run;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     },
     /// The sync engine: `serve` it, `check` a config, handle `dead-letters`.
     Engine(engine::EngineArgs),
+    /// Search interleavings of actions, faults and time for one the engine does not converge on.
+    Explore(explore::ExploreArgs),
     /// Print the JSON Schema of scenario files (for editors: `rehearsal schema > scenario.schema.json`).
     Schema,
     /// Serve the mock Greenhouse and the mock IOP on loopback ports until Ctrl-C.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Validate { paths } => run::validate(&paths),
         Command::Engine(args) => runtime.block_on(engine::main(args)),
+        Command::Explore(args) => explore::main(args),
         Command::Schema => {
             println!("{}", crate::scenario::schema());
             ExitCode::SUCCESS

@@ -443,7 +443,11 @@ impl Engine {
                 "application_id": application_id,
                 "interviewer_id": interviewer_id,
                 "submitter_id": interviewer_id,
-                "interview_id": interview_link.and_then(|l| l.gh_interview_id),
+                "interview_id": interview_link
+                    // A deleted Greenhouse interview cannot carry the scorecard: record it
+                    // on the application alone rather than lose it to a 422.
+                    .filter(|l| l.status == "active")
+                    .and_then(|l| l.gh_interview_id),
                 "candidate_rating": rating,
                 "notes": notes,
                 "interviewed_at": feedback.get("interviewed_at"),

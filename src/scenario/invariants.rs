@@ -238,7 +238,9 @@ fn trigger_stages_have_a_request(state: &FinalState<'_>, findings: &mut Vec<Find
         if rule.map(|r| r.action) != Some(TriggerAction::OpenSchedulingRequest) {
             continue;
         }
-        let entered = instant(row.get("entered_at"));
+        // The IOP stamps whole seconds and Greenhouse milliseconds: compare at the second.
+        let entered = instant(row.get("entered_at"))
+            .map(|at| at - chrono::Duration::milliseconds(i64::from(at.timestamp_subsec_millis())));
         let for_this_stay = list(state.iop, "scheduling_requests").iter().any(|r| {
             r.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
                 == Some(app_id)

@@ -3,6 +3,7 @@
 mod cli_bad_input;
 mod cli_load;
 mod cli_run;
+mod convergence;
 mod engine_check;
 mod engine_clients;
 mod engine_crash;

@@ -69,6 +69,7 @@ library! {
     engine_restart_with_pending_events => "engine-restart-with-pending-events",
     expired_token => "expired-token",
     feedback_edited => "feedback-edited",
+    feedback_for_cancelled_interview => "feedback-for-cancelled-interview",
     feedback_withdrawn => "feedback-withdrawn",
     greenhouse_429_storm => "greenhouse-429-storm",
     greenhouse_5xx_and_timeouts => "greenhouse-5xx-and-timeouts",

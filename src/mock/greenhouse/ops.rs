@@ -117,6 +117,14 @@ pub(crate) fn move_to_stage(
             ),
         ));
     }
+    // Greenhouse offers no move into the stage an application already stands in (the UI lists
+    // only other stages), so such a move is refused rather than opening a second stay.
+    if state.applications.get(&application_id).is_some_and(|a| a.job_stage_id == to_stage_id) {
+        return Err(conflict(
+            "to_stage_id",
+            format!("application {application_id} is already in stage {to_stage_id}"),
+        ));
+    }
     enter_stage(state, application_id, to_stage_id, now);
     Ok(Event::Application { action: "candidate_stage_change", application_id })
 }
