@@ -1,7 +1,7 @@
 //! Measures the engine end to end: Greenhouse stage-change webhooks accepted (signature,
 //! SQLite store on disk) → handled by the worker (re-reads Greenhouse, upserts the candidate,
-//! opens the IOP scheduling request), over the in-process transport under virtual time, built
-//! as `scenario::harness::Harness` builds it. Reported per webhook, against the mapping and
+//! opens the IOP scheduling request), over the in-process transport and over real 127.0.0.1
+//! sockets, under virtual time, built as `scenario::harness::Harness` builds it. Reported per webhook, against the mapping and
 //! signature benches that are its pure parts.
 
 use std::path::Path;
@@ -25,9 +25,9 @@ struct World {
     onsite: i64,
 }
 
-async fn world(config: &EngineConfig) -> World {
+async fn world(config: &EngineConfig, transport: Transport) -> World {
     let harness =
-        Harness::start(config, 7, ManualClock::scenario_epoch(), Transport::Inproc).await.unwrap();
+        Harness::start(config, 7, ManualClock::scenario_epoch(), transport).await.unwrap();
     let stage = |name: &str| gh::SeedStage {
         name: name.into(),
         id: None,
@@ -117,21 +117,27 @@ async fn push(world: &World) -> usize {
 
 fn engine(c: &mut Criterion) {
     let config = EngineConfig::load(Path::new("fixtures/engine.toml")).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    // Once outside the measurement: the batch does what the bench claims.
-    let opened = runtime.block_on(async { push(&world(&config).await).await });
-    assert_eq!(opened, BATCH, "every webhook opens one scheduling request");
-
+    // Multi-threaded so the loopback servers run beside the driver, as they would for real.
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut group = c.benchmark_group("engine_end_to_end");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(10);
-    group.bench_function("stage_change_to_iop_request", |b| {
-        b.iter_batched(
-            || runtime.block_on(world(&config)),
-            |world| runtime.block_on(push(&world)),
-            BatchSize::PerIteration,
-        )
-    });
+    for (name, transport) in [
+        ("stage_change_to_iop_request", Transport::Inproc),
+        ("stage_change_to_iop_request_loopback", Transport::Loopback),
+    ] {
+        // Once outside the measurement: the batch does what the bench claims.
+        let opened = runtime.block_on(async { push(&world(&config, transport).await).await });
+        assert_eq!(opened, BATCH, "every webhook opens one scheduling request");
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || runtime.block_on(world(&config, transport)),
+                |world| runtime.block_on(push(&world)),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -48,9 +48,9 @@ pub struct RunArgs {
     /// Stop starting scenarios after the first failure.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Scenarios run at once.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Scenarios run at once (1 or more).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
@@ -97,8 +97,17 @@ pub enum Format {
     Html,
 }
 
-fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, InputError> {
-    load::discover(paths)?.iter().map(|path| load::load(path)).collect()
+/// Loads every file; reports every broken one (one error line each), not just the first.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, String> {
+    let files = load::discover(paths).map_err(|e| e.to_string())?;
+    let (loaded, broken): (Vec<_>, Vec<_>) =
+        files.iter().map(|path| load::load(path)).partition(Result::is_ok);
+    if broken.is_empty() {
+        return Ok(loaded.into_iter().flatten().collect());
+    }
+    let errors: Vec<String> =
+        broken.into_iter().filter_map(Result::err).map(|e: InputError| e.to_string()).collect();
+    Err(errors.join("\nerror: "))
 }
 
 /// Loads `path`, else `fixtures/engine.toml` when present, else the built-in copy of it.
@@ -121,7 +130,7 @@ pub fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String
 pub async fn run(args: RunArgs) -> ExitCode {
     let scenarios = match load_all(&args.paths) {
         Ok(scenarios) => select(scenarios, &args.filter, args.shard),
-        Err(error) => return bad_input(&error.to_string()),
+        Err(error) => return bad_input(&error),
     };
     if scenarios.is_empty() {
         return bad_input("no scenario matches the --filter/--shard selection");
@@ -130,6 +139,12 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(error) => return bad_input(&error),
     };
+    // Refuse an unwritable --output before spending minutes on the run.
+    if let Some(path) = &args.output
+        && let Err(error) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        return bad_input(&format!("cannot write {}: {error}", path.display()));
+    }
     let seed = args.seed.unwrap_or_else(fresh_seed);
     let mut options = RunOptions::new(seed, config, config_file);
     options.transport = args.transport;
@@ -160,17 +175,18 @@ pub async fn run(args: RunArgs) -> ExitCode {
     } else {
         None
     };
-    let report = runner::run_all(&scenarios, &options, args.jobs, args.fail_fast, |result| {
-        let line = report::terminal::scenario_line(result);
-        match &bar {
-            Some(bar) => {
-                bar.println(line);
-                bar.inc(1);
+    let report =
+        runner::run_all(&scenarios, &options, usize::from(args.jobs), args.fail_fast, |result| {
+            let line = report::terminal::scenario_line(result);
+            match &bar {
+                Some(bar) => {
+                    bar.println(line);
+                    bar.inc(1);
+                }
+                None => say(&line),
             }
-            None => say(&line),
-        }
-    })
-    .await;
+        })
+        .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -221,7 +237,7 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
             println!("{} scenario file(s) valid", scenarios.len());
             ExitCode::SUCCESS
         }
-        Err(error) => bad_input(&error.to_string()),
+        Err(error) => bad_input(&error),
     }
 }
 

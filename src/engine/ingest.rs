@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +31,18 @@ impl Engine {
             .layer(DefaultBodyLimit::max(self.config.service.max_body_bytes))
             .with_state(self.clone())
     }
+}
+
+/// A body that could not be read (over the size limit, or cut off) gets the same JSON error
+/// shape as every other refusal.
+fn body_refused(rejection: &BytesRejection) -> Response {
+    let status = rejection.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "body is larger than the engine accepts (service.max_body_bytes)".to_owned()
+    } else {
+        format!("could not read the body: {}", rejection.body_text())
+    };
+    refuse(status, message)
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
@@ -57,8 +70,12 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
 async fn greenhouse_webhook(
     State(engine): State<Arc<Engine>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_refused(&rejection),
+    };
     let signature = headers.get("signature").and_then(|v| v.to_str().ok());
     if let Err(error) =
         greenhouse::signature::verify(&engine.secrets.greenhouse_webhook_secrets, signature, &body)
@@ -86,8 +103,12 @@ async fn greenhouse_webhook(
 async fn iop_webhook(
     State(engine): State<Arc<Engine>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_refused(&rejection),
+    };
     let signature = headers.get("iop-signature").and_then(|v| v.to_str().ok());
     let now = engine.clock.now().timestamp();
     if let Err(error) =
@@ -134,5 +155,118 @@ async fn accept(
             tracing::error!(%error, "could not store webhook");
             refuse(StatusCode::SERVICE_UNAVAILABLE, "could not store the event; retry later")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use axum::body::Body;
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::engine::config::{EngineConfig, Secrets};
+    use crate::transport::RouterClient;
+
+    async fn engine(dir: &tempfile::TempDir) -> Arc<Engine> {
+        let mut config =
+            EngineConfig::parse(include_str!("../../fixtures/engine.toml"), "engine.toml").unwrap();
+        config.store.sqlite_path = dir.path().join("e.db").display().to_string();
+        config.service.max_body_bytes = 4096;
+        let values: HashMap<String, String> = [
+            ("GREENHOUSE_CLIENT_ID", "id-1"),
+            ("GREENHOUSE_CLIENT_SECRET", "s"),
+            ("GREENHOUSE_WEBHOOK_SECRET", "gh-hook"),
+            ("IOP_API_KEY", "k"),
+            ("IOP_WEBHOOK_SECRET", "iop-hook"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let secrets = Secrets::resolve(&config, &values).unwrap();
+        let clock = Arc::new(ManualClock::new(ManualClock::scenario_epoch()));
+        Engine::open(config, secrets, Arc::new(RouterClient::new()), clock).await.unwrap()
+    }
+
+    async fn post(
+        engine: &Arc<Engine>,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::post(path);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response =
+            engine.router().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn greenhouse_ingest_refuses_bad_input_and_stores_only_valid_events_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let body =
+            br#"{"action":"candidate_stage_change","payload":{"application":{"id":1}}}"#.to_vec();
+        let signed = |b: &[u8]| {
+            vec![
+                ("signature", greenhouse::signature::sign("gh-hook", b)),
+                ("greenhouse-event-id", "e1".to_owned()),
+            ]
+        };
+
+        let (status, error) = post(&engine, "/webhooks/greenhouse", &[], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error["error"], "the Signature header is missing");
+        let forged = vec![("signature", greenhouse::signature::sign("other", &body))];
+        assert_eq!(
+            post(&engine, "/webhooks/greenhouse", &forged, body.clone()).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let broken = b"{not json".to_vec();
+        assert_eq!(
+            post(&engine, "/webhooks/greenhouse", &signed(&broken), broken.clone()).await.0,
+            StatusCode::BAD_REQUEST
+        );
+
+        let huge = vec![b' '; 8192];
+        let (status, error) =
+            post(&engine, "/webhooks/greenhouse", &signed(&huge), huge.clone()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(error["error"].as_str().unwrap().contains("max_body_bytes"), "{error}");
+        assert_eq!(engine.pending().await.unwrap(), 0, "nothing refused was stored");
+
+        let (status, ok) =
+            post(&engine, "/webhooks/greenhouse", &signed(&body), body.clone()).await;
+        assert_eq!((status, ok["status"].as_str()), (StatusCode::OK, Some("accepted")));
+        let (status, again) =
+            post(&engine, "/webhooks/greenhouse", &signed(&body), body.clone()).await;
+        assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("duplicate")));
+        assert_eq!(engine.pending().await.unwrap(), 1, "stored once, before the 200");
+    }
+
+    #[tokio::test]
+    async fn iop_ingest_checks_the_replay_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let body =
+            br#"{"id":"evt_1","type":"interview.scheduled","data":{"object":{"id":"int_1"}}}"#
+                .to_vec();
+        let now = engine.clock.now().timestamp();
+        let old = iop::signature::header(&["iop-hook".to_owned()], now - 301, &body);
+        let (status, _) =
+            post(&engine, "/webhooks/iop", &[("iop-signature", old)], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let fresh = iop::signature::header(&["iop-hook".to_owned()], now, &body);
+        let (status, ok) = post(&engine, "/webhooks/iop", &[("iop-signature", fresh)], body).await;
+        assert_eq!((status, ok["status"].as_str()), (StatusCode::OK, Some("accepted")));
     }
 }

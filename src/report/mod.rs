@@ -24,6 +24,9 @@ pub struct RunReport {
     pub total: usize,
     pub passed: usize,
     pub failed: usize,
+    /// Scenarios selected but not started (`--fail-fast` stopped the run).
+    #[serde(default)]
+    pub not_run: usize,
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioResult>,
 }
@@ -45,6 +48,7 @@ impl RunReport {
             total: scenarios.len(),
             passed,
             failed: scenarios.len() - passed,
+            not_run: 0,
             duration_ms,
             scenarios,
         }

@@ -53,8 +53,12 @@ pub fn summary(report: &RunReport) -> String {
     } else {
         format!("{}", "FAILED".red())
     };
+    let not_run = match report.not_run {
+        0 => String::new(),
+        n => format!(", {n} not run (--fail-fast)"),
+    };
     out.push_str(&format!(
-        "\n{verdict}: {} passed, {} failed ({} scenarios, {} ms); seed {} (replay with --seed {})\n",
+        "\n{verdict}: {} passed, {} failed{not_run} ({} scenarios, {} ms); seed {} (replay with --seed {})\n",
         report.passed, report.failed, report.total, report.duration_ms, report.seed, report.seed
     ));
     out

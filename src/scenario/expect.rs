@@ -220,6 +220,19 @@ fn lookup<'a>(record: &'a Value, dotted: &str) -> Option<&'a Value> {
 
 /// A record cut down to the fields an expectation names, so the diff stays readable.
 fn project(record: &Value, conditions: &[(&String, &Value)]) -> Value {
+    // With no field to compare, show what identifies each record instead of ids alone.
+    if conditions.is_empty() {
+        let keys = ["id", "seq", "method", "path", "status", "kind", "reason", "action", "detail"];
+        let mut out = Map::new();
+        for key in keys {
+            if let Some(value) = record.get(key) {
+                out.insert(key.to_owned(), value.clone());
+            }
+        }
+        if !out.is_empty() {
+            return Value::Object(out);
+        }
+    }
     let mut out = Map::new();
     if let Some(id) = record.get("id") {
         out.insert("id".into(), id.clone());
@@ -292,7 +305,7 @@ mod tests {
             misses[0].message,
             "expected exactly 0 matching record(s) in greenhouse.interviews, found 1"
         );
-        assert_eq!(misses[0].found, json!([{"id": 5}]));
+        assert_eq!(misses[0].found, json!([{"id": 5, "status": "scheduled"}]));
     }
 
     #[test]

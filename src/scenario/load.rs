@@ -104,7 +104,11 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
 
 /// Drops the location suffix the YAML library appends, since we print `file:line:` ourselves.
 fn tidy(message: &str) -> String {
-    let first = message.lines().next().unwrap_or(message).trim();
+    if message.contains("budget breached") {
+        return "the file is too large, or its anchors and aliases expand too far (limit: 250,000 YAML nodes)".into();
+    }
+    let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    let first = message.lines().next().unwrap_or(&message).trim();
     match first.rfind(" at line ") {
         Some(cut) => first[..cut].trim_end_matches(',').to_owned(),
         None => first.to_owned(),
@@ -174,5 +178,49 @@ given:
         );
         let message = parse("name: [1]\nsteps: []\n", "w.yaml").unwrap_err().to_string();
         assert!(message.starts_with("w.yaml:1:"), "{message}");
+    }
+
+    #[test]
+    fn matcher_values_are_checked_before_running() {
+        let message =
+            error("  - expect: { greenhouse.interviews: { candidate: Ana Ruiz, count: many } }\n");
+        assert!(
+            message.starts_with(
+                "s.yaml:11: expect greenhouse.interviews: `count` takes a whole number"
+            ),
+            "{message}"
+        );
+        let message =
+            error("  - advance: 1h\n  - expect: { journal.iop: { since_step: 5, count: 0 } }\n");
+        assert!(
+            message.contains(
+                "s.yaml:12: expect journal.iop: `since_step` takes an earlier step's number, 1 to 2"
+            ),
+            "{message}"
+        );
+        let message = error("  - expect: { iop.interviews: { since_step: 1 } }\n");
+        assert!(message.contains("`since_step` only applies to journal"), "{message}");
+    }
+
+    #[test]
+    fn a_waiver_error_names_its_own_line() {
+        let text = format!(
+            "{GIVEN}steps: []\nwaive:\n  - {{ invariant: nothing_lost, reason: ok }}\n  - {{ invariant: bogus, reason: x }}\n"
+        );
+        let message = parse(&text, "w.yaml").unwrap_err().to_string();
+        assert!(message.starts_with("w.yaml:13: waive: unknown invariant `bogus`"), "{message}");
+    }
+
+    #[test]
+    fn alias_bombs_get_a_plain_message() {
+        let mut text =
+            String::from("name: bomb\nsteps: []\nx0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+        for level in 1..9 {
+            let prev = level - 1;
+            text.push_str(&format!("x{level}: &a{level} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let message = parse(&text, "bomb.yaml").unwrap_err().to_string();
+        assert!(message.contains("too large") || message.contains("unknown field"), "{message}");
+        assert!(!message.contains("Nodes {"), "{message}");
     }
 }

@@ -25,7 +25,8 @@ pub struct Scenario {
     pub steps: Vec<Spanned<Step>>,
     /// Invariants this scenario knowingly breaks, each with the reason.
     #[serde(default)]
-    pub waive: Vec<Waiver>,
+    #[schemars(with = "Vec<Waiver>")]
+    pub waive: Vec<Spanned<Waiver>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -76,13 +76,16 @@ pub async fn run_all(
             results[index] = Some(result);
         }
     }
-    let results = results.into_iter().flatten().collect();
-    RunReport::new(
+    let results: Vec<ScenarioResult> = results.into_iter().flatten().collect();
+    let not_run = scenarios.len() - results.len();
+    let mut report = RunReport::new(
         options.seed,
         options.config_file.clone(),
         results,
         started.elapsed().as_millis() as u64,
-    )
+    );
+    report.not_run = not_run;
+    report
 }
 
 /// A scenario's own seed: the run's seed mixed with its file name, so one scenario replays
@@ -173,7 +176,7 @@ fn merge(base: &mut Value, over: &Value) {
 fn apply_waivers(scenario: &Scenario, result: &mut ScenarioResult) {
     let (waived, kept): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut result.findings)
         .into_iter()
-        .partition(|f| scenario.waive.iter().any(|w| w.invariant == f.invariant));
+        .partition(|f| scenario.waive.iter().any(|w| w.value.invariant == f.invariant));
     result.findings = kept;
     result.waived = waived
         .into_iter()
@@ -181,8 +184,8 @@ fn apply_waivers(scenario: &Scenario, result: &mut ScenarioResult) {
             let reason = scenario
                 .waive
                 .iter()
-                .find(|w| w.invariant == f.invariant)
-                .map(|w| w.reason.as_str());
+                .find(|w| w.value.invariant == f.invariant)
+                .map(|w| w.value.reason.as_str());
             Finding {
                 message: format!("{} (waived: {})", f.message, reason.unwrap_or_default()),
                 ..f
@@ -454,7 +457,12 @@ pub fn describe(step: &Step) -> String {
         }
         Step::Advance(text) => format!("advance {text}"),
         Step::Expect(targets) => {
-            format!("expect {}", targets.keys().cloned().collect::<Vec<_>>().join(", "))
+            let named: Vec<&str> =
+                targets.keys().map(String::as_str).filter(|t| *t != "within").collect();
+            match targets.get("within").and_then(Value::as_str) {
+                Some(within) => format!("expect {} within {within}", named.join(", ")),
+                None => format!("expect {}", named.join(", ")),
+            }
         }
         Step::Faults(faults) => {
             format!("faults: {}", verbs(&serde_json::to_value(faults).unwrap_or_default()))

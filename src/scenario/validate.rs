@@ -27,39 +27,42 @@ struct Names<'a> {
 
 pub fn check(scenario: &Scenario) -> Result<(), Problem> {
     let names = check_given(scenario)?;
-    for step in &scenario.steps {
+    for (index, step) in scenario.steps.iter().enumerate() {
         let line = step.referenced.line();
+        let number = index + 1;
         match &step.value {
             Step::Greenhouse(action) => check_greenhouse(action, &names).map_err(|m| (line, m))?,
             Step::Iop(action) => check_iop(action, &names).map_err(|m| (line, m))?,
             Step::Advance(text) => {
                 duration::parse(text).map_err(|m| (line, format!("advance: {m}")))?;
             }
-            Step::Expect(targets) => check_expect(targets).map_err(|m| (line, m))?,
+            Step::Expect(targets) => check_expect(targets, number).map_err(|m| (line, m))?,
             Step::Faults(faults) => check_faults(faults).map_err(|m| (line, m))?,
             Step::Webhook(webhook) => check_webhook(webhook).map_err(|m| (line, m))?,
             Step::Engine(_) => {}
         }
     }
     for waiver in &scenario.waive {
+        let line = waiver.referenced.line();
+        let waiver = &waiver.value;
         if !INVARIANTS.contains(&waiver.invariant.as_str()) {
+            let known = INVARIANTS.join(", ");
             return Err((
-                1,
-                format!(
-                    "waive: unknown invariant `{}`; known: {}",
-                    waiver.invariant,
-                    INVARIANTS.join(", ")
-                ),
+                line,
+                format!("waive: unknown invariant `{}`; known: {known}", waiver.invariant),
             ));
         }
         if waiver.reason.trim().is_empty() {
-            return Err((1, format!("waive: say why `{}` is waived (`reason`)", waiver.invariant)));
+            return Err((
+                line,
+                format!("waive: say why `{}` is waived (`reason`)", waiver.invariant),
+            ));
         }
     }
     Ok(())
 }
 
-fn check_expect(targets: &BTreeMap<String, serde_json::Value>) -> Result<(), String> {
+fn check_expect(targets: &BTreeMap<String, serde_json::Value>, step: usize) -> Result<(), String> {
     if targets.keys().all(|k| k == "within") {
         return Err("expect: name at least one target".into());
     }
@@ -72,7 +75,48 @@ fn check_expect(targets: &BTreeMap<String, serde_json::Value>) -> Result<(), Str
                 "expect: unknown target `{target}`; known: {}",
                 TARGETS.join(", ")
             ));
+        } else {
+            let matchers: Vec<&serde_json::Value> = match value {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for matcher in matchers {
+                check_matcher(target, matcher, step)?;
+            }
         }
+    }
+    Ok(())
+}
+
+/// The special keys of a matcher take the values they need.
+fn check_matcher(target: &str, matcher: &serde_json::Value, step: usize) -> Result<(), String> {
+    let Some(fields) = matcher.as_object() else {
+        return Err(format!(
+            "expect {target}: a matcher is a map of fields (or a list of such maps)"
+        ));
+    };
+    if let Some(count) = fields.get("count")
+        && count.as_u64().is_none()
+    {
+        return Err(format!("expect {target}: `count` takes a whole number from 0, not {count}"));
+    }
+    if let Some(since) = fields.get("since_step") {
+        if !target.starts_with("journal.") {
+            return Err(format!(
+                "expect {target}: `since_step` only applies to journal.greenhouse and journal.iop"
+            ));
+        }
+        match since.as_u64() {
+            Some(n) if n >= 1 && (n as usize) <= step => {}
+            _ => {
+                return Err(format!(
+                    "expect {target}: `since_step` takes an earlier step's number, 1 to {step}, not {since}"
+                ));
+            }
+        }
+    }
+    if fields.get("candidate").is_some_and(|c| !c.is_string()) {
+        return Err(format!("expect {target}: `candidate` takes a candidate's name"));
     }
     Ok(())
 }

@@ -107,3 +107,38 @@ fn broken_engine_config_names_file_and_line() {
         &format!("{}:3: greenhouse.bogus: unknown field `bogus`", config.display()),
     );
 }
+
+#[test]
+fn every_broken_file_in_a_folder_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a-duration.yaml", &format!("name: a\n{GIVEN}steps:\n  - advance: soon\n"));
+    write(
+        dir.path(),
+        "b-candidate.yaml",
+        &format!("name: b\n{GIVEN}steps:\n  - greenhouse: {{ hire: Nobody }}\n"),
+    );
+    let run = rehearsal(&["validate", &dir.path().display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("a-duration.yaml:15: advance:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("b-candidate.yaml:15: unknown candidate `Nobody`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn an_unwritable_output_is_refused_before_running() {
+    let run = rehearsal(&[
+        "run",
+        "scenarios/stage-skip.yaml",
+        "--output",
+        "/nonexistent-dir/report.json",
+    ]);
+    assert_bad_input(&run, "cannot write /nonexistent-dir/report.json");
+    assert!(!run.stdout.contains("PASS"), "nothing ran: {}", run.stdout);
+
+    let run = rehearsal(&["run", "scenarios/stage-skip.yaml", "--jobs", "0"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

@@ -90,14 +90,18 @@ impl State {
         }
     }
 
-    /// Stores the final answer; a 5xx clears the key instead so a retry runs again.
+    /// Stores the final answer. A 5xx clears the key instead so a retry runs again, and so does
+    /// a request refused before it started executing (malformed JSON, a validation error), as
+    /// Stripe-style APIs do: the caller may fix the body and reuse the key.
     pub fn idempotency_finish(&mut self, api_key: &str, key: &str, status: u16, body: &Value) {
         let slot = (api_key.to_owned(), key.to_owned());
         let Some(IdempotencyRecord::InFlight { fingerprint, .. }) = self.idempotency.remove(&slot)
         else {
             return;
         };
-        if status >= 500 {
+        let code = body.pointer("/error/code").and_then(Value::as_str);
+        let never_started = status == 400 || (status == 422 && code == Some("validation_failed"));
+        if status >= 500 || never_started {
             return;
         }
         let expires_at = self.now + Duration::hours(RETENTION_HOURS);

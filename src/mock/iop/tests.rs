@@ -684,3 +684,23 @@ async fn control_state_journal_and_reset() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["error"]["type"], "not_found");
 }
+
+/// Regression (found by a new user): a request refused as malformed JSON used to use up its
+/// Idempotency-Key, so the corrected request got `idempotency_key_reused` forever.
+#[tokio::test]
+async fn a_request_refused_before_it_runs_does_not_use_up_its_key() {
+    let h = Harness::new().await;
+    let candidate = h.candidate(321).await;
+    let key = [("idempotency-key", "fix-me")];
+
+    let invalid = json!({"candidate_id": candidate, "mode": "sometimes"});
+    let refused = h.api_with("POST", "/v1/scheduling_requests", Some(invalid), &key).await;
+    assert!(
+        refused.status == StatusCode::BAD_REQUEST
+            || refused.status == StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let body = Harness::request_body(&candidate, "availability", "ref-fixed");
+    let fixed = h.api_with("POST", "/v1/scheduling_requests", Some(body), &key).await;
+    assert_eq!(fixed.status, StatusCode::CREATED, "{}", fixed.body);
+}
