@@ -19,9 +19,10 @@ use super::faults::{self, ArmedFault};
 use super::fidelity::Fidelity;
 use super::rate::{self, RateWindow};
 use super::reply::{self, Reply};
+use super::stale::StaleReads;
 use super::state::{Collection, Id, Instant, State as World};
 use super::webhooks::Delivery;
-use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, writes};
+use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, stale, writes};
 use crate::mock::journal::{Direction, Journal, JournalEntry, body_text, redact_headers};
 
 /// Request bodies above 1 MiB are refused; no Greenhouse write comes near it.
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     /// Counter that orders deliveries due at the same instant.
     pub delivery_seq: u64,
     pub fidelity: Fidelity,
+    /// The `stale_read_secs` fault's kept worlds.
+    pub stale: StaleReads,
 }
 
 impl Inner {
@@ -61,6 +64,7 @@ impl Inner {
             error_seq: 0,
             delivery_seq: 0,
             fidelity,
+            stale: StaleReads::default(),
         }
     }
 }
@@ -187,7 +191,12 @@ impl MockGreenhouse {
         if ["/v1/", "/v2/"].iter().any(|prefix| call.path.starts_with(prefix)) {
             return reply::not_found().note("retired_api");
         }
-        self.v3(call)
+        let answer = self.v3(call);
+        if let Some(delay) = answer.delay {
+            // Real time, outside the lock: the virtual clock stays where the runner put it.
+            tokio::time::sleep(delay).await;
+        }
+        answer
     }
 
     fn v3(&self, call: &Call) -> Reply {
@@ -207,7 +216,11 @@ impl MockGreenhouse {
             rate::exceeded(&usage)
         } else {
             let fault = faults::draw(&mut inner, call);
-            faults::around(fault, now, || self.handle(&mut inner, call, route, &grant, now))
+            faults::around(fault, now, || {
+                stale::around(&mut inner, route.is_read(), now, |inner| {
+                    self.handle(inner, call, route, &grant, now)
+                })
+            })
         };
         rate::with_headers(answer, &usage)
     }
