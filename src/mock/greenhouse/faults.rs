@@ -148,7 +148,7 @@ pub(crate) fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
 
 /// Applies a drawn fault around a handler: a fault that fires first answers instead of
 /// `handle`; `commit_then_timeout` runs `handle`, keeps its effects and hides its answer;
-/// `latency` runs `handle` and marks its answer to be held back.
+/// `latency` runs `handle` and notes it (the caller holds the answer back, outside the lock).
 pub(crate) fn around(
     fault: Option<ApiFault>,
     now: Instant,
@@ -159,11 +159,7 @@ pub(crate) fn around(
     };
     let kind = rule.kind;
     match kind {
-        ApiFaultKind::Latency => {
-            let mut reply = handle().note(format!("fault:{}", kind.name()));
-            reply.delay = latency(&rule);
-            reply
-        }
+        ApiFaultKind::Latency => handle().note(format!("fault:{}", kind.name())),
         _ if !kind.commits() => answer(kind, now),
         _ => {
             let committed = handle();

@@ -18,8 +18,6 @@ pub(crate) struct Reply {
     pub failure: Option<SimulatedFailure>,
     /// What the journal keeps instead of `body`, when the body carries a secret (a token).
     pub journal_body: Option<String>,
-    /// Real time to hold the answer back (a `latency` fault); the lock is released first.
-    pub delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -32,7 +30,6 @@ impl Reply {
             notes: Vec::new(),
             failure: None,
             journal_body: None,
-            delay: None,
         }
     }
 
@@ -50,7 +47,6 @@ impl Reply {
             notes: Vec::new(),
             failure: None,
             journal_body: None,
-            delay: None,
         }
     }
 

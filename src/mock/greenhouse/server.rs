@@ -5,6 +5,7 @@
 //! limit, and only then meet faults, scopes and handlers.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -191,38 +192,39 @@ impl MockGreenhouse {
         if ["/v1/", "/v2/"].iter().any(|prefix| call.path.starts_with(prefix)) {
             return reply::not_found().note("retired_api");
         }
-        let answer = self.v3(call);
-        if let Some(delay) = answer.delay {
+        let (answer, delay) = self.v3(call);
+        if let Some(delay) = delay {
             // Real time, outside the lock: the virtual clock stays where the runner put it.
             tokio::time::sleep(delay).await;
         }
         answer
     }
 
-    fn v3(&self, call: &Call) -> Reply {
+    /// The answer, and how long to hold it back (a `latency` fault).
+    fn v3(&self, call: &Call) -> (Reply, Option<Duration>) {
         let now = self.now();
         let mut inner = self.lock();
         let Some(route) = Route::parse(&call.method, &call.path) else {
             // Unknown routes answer before authentication, still with rate-limit headers.
-            return rate::anonymous_headers(reply::not_found(), inner.rate_limit, now);
+            return (rate::anonymous_headers(reply::not_found(), inner.rate_limit, now), None);
         };
 
         let grant = match auth::bearer(&inner, &call.headers, now) {
             Ok(grant) => grant,
-            Err(answer) => return rate::anonymous_headers(answer, inner.rate_limit, now),
+            Err(answer) => return (rate::anonymous_headers(answer, inner.rate_limit, now), None),
         };
         let usage = rate::count(&mut inner, &grant.client_id, now);
-        let answer = if usage.exceeded {
-            rate::exceeded(&usage)
-        } else {
-            let fault = faults::draw(&mut inner, call);
-            faults::around(fault, now, || {
-                stale::around(&mut inner, route.is_read(), now, |inner| {
-                    self.handle(inner, call, route, &grant, now)
-                })
+        if usage.exceeded {
+            return (rate::with_headers(rate::exceeded(&usage), &usage), None);
+        }
+        let fault = faults::draw(&mut inner, call);
+        let delay = fault.as_ref().and_then(faults::latency);
+        let answer = faults::around(fault, now, || {
+            stale::around(&mut inner, route.is_read(), now, |inner| {
+                self.handle(inner, call, route, &grant, now)
             })
-        };
-        rate::with_headers(answer, &usage)
+        });
+        (rate::with_headers(answer, &usage), delay)
     }
 
     /// Scopes and the Site Admin rule, then the route's handler.

@@ -2,6 +2,11 @@
 //! consistent read replica would. Each write that lands while the fault is on keeps a copy of
 //! the world from just before it; a read answers from the copy kept by the earliest write of
 //! the last `stale_read_secs` (virtual time), so it sees the world as it stood that long ago.
+//!
+//! TODO(perf): every write under the fault copies the whole world (once per virtual instant);
+//! fine for scenarios, too heavy for a long `serve` soak with the fault on.
+//! TODO(fidelity): every read lags by exactly the same window; a real replica lags by a varying
+//! amount, and some reads (by id) may be consistent where lists are not.
 
 use std::collections::VecDeque;
 

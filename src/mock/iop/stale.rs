@@ -4,6 +4,11 @@
 //! earliest write of the last `stale_read_secs` (virtual time), so it sees the resources as
 //! they stood that long ago. Subscriptions, deliveries, idempotency records and rate windows
 //! are never stale.
+//!
+//! TODO(perf): every write under the fault copies the whole world (once per virtual instant);
+//! fine for scenarios, too heavy for a long `serve` soak with the fault on.
+//! TODO(fidelity): every read lags by exactly the same window; a real replica lags by a varying
+//! amount, and some reads (by id) may be consistent where lists are not.
 
 use std::collections::{BTreeMap, VecDeque};
 
