@@ -209,6 +209,11 @@ pub struct Faults {
     pub api: Vec<ApiFault>,
     #[serde(default)]
     pub webhooks: Option<WebhookFaults>,
+    /// Eventual consistency: for this many seconds of the injected clock after a write (a
+    /// Harvest v3 write or a `/_rehearsal/actions` action that succeeded), v3 reads answer
+    /// from the state as it was just before that write. 0 or absent: reads are fresh.
+    #[serde(default)]
+    pub stale_read_secs: Option<i64>,
 }
 
 /// A fault on inbound API requests (Harvest v3 and `/token`). Give exactly one of `times`
@@ -229,6 +234,10 @@ pub struct ApiFault {
     /// Each matching request fails with this probability (0..=1), drawn from the seeded RNG.
     #[serde(default)]
     pub probability: Option<f64>,
+    /// For kind `latency` (and only for it): how long the answer is held back, in
+    /// milliseconds (1..=30000).
+    #[serde(default)]
+    pub latency_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +258,11 @@ pub enum ApiFaultKind {
     /// sees a timeout as with `timeout`: the case where a retry must not do the work twice.
     #[serde(rename = "commit_then_timeout")]
     CommitThenTimeout,
+    /// The request is handled as usual (it takes effect when it arrives); its answer is held
+    /// back `latency_ms` of real time. The virtual clock does not move: under the in-process
+    /// scenario runner the delay costs wall time only.
+    #[serde(rename = "latency")]
+    Latency,
 }
 
 impl ApiFaultKind {
@@ -261,6 +275,7 @@ impl ApiFaultKind {
             Self::Timeout => "timeout",
             Self::Reset => "reset",
             Self::CommitThenTimeout => "commit_then_timeout",
+            Self::Latency => "latency",
         }
     }
 

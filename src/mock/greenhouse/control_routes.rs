@@ -11,6 +11,7 @@ use super::fidelity::Fidelity;
 use super::ops::{self, CandidatePatch, Event, OpError};
 use super::reply::{Reply, control_error};
 use super::server::{Call, Inner};
+use super::stale::StaleReads;
 use super::state::Collection;
 use super::{GreenhouseMockConfig, MockGreenhouse, faults, webhooks};
 use crate::mock::common::ActionOutcome;
@@ -70,6 +71,8 @@ fn action(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
     let body: Action = parse(call)?;
     let now = mock.now();
     let mut inner = mock.lock();
+    // A UI action is a write too: under `stale_read_secs` the API reads lag behind it.
+    let before = inner.stale.wants_copy(now).then(|| inner.state.clone());
     let state = &mut inner.state;
     let events: Result<Vec<Event>, OpError> = match body {
         Action::MoveApplication { application_id, to_stage_id } => {
@@ -112,6 +115,9 @@ fn action(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
         }
         OpError::Conflict { message, .. } => control_error(StatusCode::CONFLICT, message),
     })?;
+    if let Some(before) = before {
+        inner.stale.keep(now, before);
+    }
     let webhooks_queued = webhooks::queue(&mut inner, &mock.shared.journal, &events, now);
     Ok(Reply::typed(StatusCode::OK, &ActionOutcome { created_id: None, webhooks_queued }))
 }
@@ -152,6 +158,7 @@ fn put_faults(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
         body.rate_limit_per_window.unwrap_or(mock.shared.config.rate_limit_per_window);
     inner.api_faults = faults::arm(&body);
     inner.webhook_faults = body.webhooks.clone().unwrap_or_default();
+    inner.stale = StaleReads::new(body.stale_read_secs.unwrap_or(0));
     Ok(Reply::typed(StatusCode::OK, &body))
 }
 

@@ -1,5 +1,5 @@
 //! Injected API faults as a client meets them: through the in-process transport, so a timeout
-//! is a transport error and not a status code.
+//! is a transport error and not a status code. Also the `latency` fault and `stale_read_secs`.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU16;
@@ -8,6 +8,7 @@ use chrono::Duration;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::control::{ApiFaultKind, Faults};
 use super::tests::{control, get, point_webhooks, receiver, rig, seed_world, token, write};
 use crate::transport::{HttpClient, TransportError, json_request};
 
@@ -94,4 +95,119 @@ async fn injected_429_retry_after_is_honoured_then_success() {
     let again = get(&rig.router, &token, "/v3/jobs").await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.header("x-ratelimit-remaining"), "49", "a new window after waiting");
+}
+
+/// The answer is held back by real time; the request still takes effect and the journal says
+/// why it was slow. A lower bound only: a slow machine may take longer.
+#[tokio::test]
+async fn latency_fault_holds_the_answer_back_and_is_journalled() {
+    let rig = rig();
+    seed_world(&rig.router).await;
+    let token = token(&rig.router).await;
+    let fault = json!({"api": [{"path_prefix": "/v3/jobs", "kind": "latency", "latency_ms": 150, "times": 1}]});
+    assert_eq!(control(&rig.router, "PUT", "faults", fault).await.status, StatusCode::OK);
+
+    let started = std::time::Instant::now();
+    let slow = get(&rig.router, &token, "/v3/jobs").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150), "{:?}", started.elapsed());
+    assert_eq!(slow.status, StatusCode::OK);
+    assert_eq!(slow.body[0]["name"], "Engineer", "answered as usual");
+    let journal = rig.mock.journal();
+    let entry = journal.iter().find(|e| e.path == "/v3/jobs").unwrap();
+    assert_eq!(entry.notes, vec!["fault:latency".to_owned()]);
+}
+
+#[tokio::test]
+async fn invalid_latency_and_stale_windows_are_refused_naming_the_field() {
+    let rig = rig();
+    let cases = [
+        (
+            json!({"api": [{"kind": "latency", "latency_ms": 30_001, "times": 1}]}),
+            "api[0].latency_ms",
+        ),
+        (json!({"api": [{"kind": "latency", "latency_ms": -5, "times": 1}]}), "api[0].latency_ms"),
+        (json!({"api": [{"kind": "latency", "times": 1}]}), "api[0].latency_ms"),
+        (json!({"api": [{"kind": "reset", "latency_ms": 10, "times": 1}]}), "api[0].latency_ms"),
+        (json!({"stale_read_secs": -1}), "stale_read_secs"),
+        (json!({"stale_read_secs": 3_601}), "stale_read_secs"),
+    ];
+    for (faults, field) in cases {
+        let refused = control(&rig.router, "PUT", "faults", faults.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{faults}");
+        let message = refused.body.to_string();
+        assert!(message.contains(field), "{faults}: {message}");
+    }
+    let accepted = json!({"api": [{"kind": "latency", "latency_ms": 30_000, "probability": 0.5}], "stale_read_secs": 30});
+    assert_eq!(control(&rig.router, "PUT", "faults", accepted).await.status, StatusCode::OK);
+}
+
+/// Fault sets from before `latency_ms` and `stale_read_secs` existed parse unchanged.
+#[test]
+fn fault_sets_without_the_new_fields_still_parse() {
+    let old = json!({
+        "rate_limit_per_window": 5,
+        "api": [{"method": "POST", "path_prefix": "/v3/interviews", "kind": "commit_then_timeout", "times": 1}],
+        "webhooks": {"duplicate": 0.5, "delay_secs": 3},
+    });
+    let faults: Faults = serde_json::from_value(old).unwrap();
+    assert_eq!(faults.stale_read_secs, None);
+    assert_eq!(faults.api[0].latency_ms, None);
+    assert_eq!(faults.api[0].kind, ApiFaultKind::CommitThenTimeout);
+}
+
+/// Within the window after a write, lists answer from the world as it was before it (and the
+/// journal says so); once the window has passed on the injected clock, they are fresh.
+#[tokio::test]
+async fn stale_reads_answer_the_old_state_until_the_window_passes() {
+    let rig = rig();
+    let seeded = seed_world(&rig.router).await;
+    let token = token(&rig.router).await;
+    let fault = json!({"stale_read_secs": 30});
+    assert_eq!(control(&rig.router, "PUT", "faults", fault).await.status, StatusCode::OK);
+    let ada = seeded["candidates"]["ada"]["id"].clone();
+    let rita = seeded["users"]["rita"].clone();
+    let note = json!({"candidate_id": ada, "user_id": rita, "body": "hello", "visibility": "private", "note_type": "NOTE"});
+    let notes_uri = format!("/v3/notes?candidate_ids={ada}");
+
+    let created = write(&rig.router, &token, "POST", "/v3/notes", note).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(get(&rig.router, &token, &notes_uri).await.body, json!([]), "not visible yet");
+    let jobs = get(&rig.router, &token, "/v3/jobs").await;
+    assert_eq!(jobs.body[0]["name"], "Engineer", "what existed before the write is readable");
+
+    rig.clock.advance(Duration::seconds(29));
+    assert_eq!(get(&rig.router, &token, &notes_uri).await.body, json!([]), "inside the window");
+    rig.clock.advance(Duration::seconds(1));
+    let fresh = get(&rig.router, &token, &notes_uri).await.body;
+    assert_eq!(fresh[0]["id"], created.body["id"], "fresh once the window has passed");
+
+    let stale: Vec<bool> = rig
+        .mock
+        .journal()
+        .iter()
+        .filter(|e| e.path == notes_uri)
+        .map(|e| e.notes.contains(&"fault:stale_read".to_owned()))
+        .collect();
+    assert_eq!(stale, vec![true, true, false]);
+}
+
+/// A person's action in the UI is a write too; clearing the fault makes reads fresh at once.
+#[tokio::test]
+async fn stale_reads_lag_behind_ui_actions_until_the_fault_is_cleared() {
+    let rig = rig();
+    let seeded = seed_world(&rig.router).await;
+    let token = token(&rig.router).await;
+    let app = get(&rig.router, &token, "/v3/applications").await.body[0].clone();
+    let fault = json!({"stale_read_secs": 60});
+    assert_eq!(control(&rig.router, "PUT", "faults", fault).await.status, StatusCode::OK);
+    let offer = seeded["jobs"]["eng"]["stages"]["Offer"]["id"].clone();
+    let action =
+        json!({"action": "move_application", "application_id": app["id"], "to_stage_id": offer});
+    assert_eq!(control(&rig.router, "POST", "actions", action).await.status, StatusCode::OK);
+
+    let seen = get(&rig.router, &token, "/v3/applications").await.body[0].clone();
+    assert_eq!(seen["stage_name"], app["stage_name"], "the move is not visible yet");
+    assert_eq!(control(&rig.router, "PUT", "faults", json!({})).await.status, StatusCode::OK);
+    let seen = get(&rig.router, &token, "/v3/applications").await.body[0].clone();
+    assert_eq!(seen["stage_name"], "Offer");
 }

@@ -1,6 +1,8 @@
 //! Fault injection on inbound API requests: armed by `PUT /_rehearsal/faults`, drawn from the
 //! seeded RNG, and noted in the journal as `fault:<kind>`.
 
+use std::time::Duration;
+
 use http::StatusCode;
 use rand::Rng;
 use serde_json::json;
@@ -20,12 +22,27 @@ pub(crate) struct ArmedFault {
     left: Option<u32>,
 }
 
+/// The longest `latency_ms` a fault may ask for: longer than any client timeout worth testing,
+/// short enough that a typo cannot stall a run for minutes.
+pub(crate) const MAX_LATENCY_MS: i64 = 30_000;
+
+/// The longest `stale_read_secs` window: an hour of virtual time.
+pub(crate) const MAX_STALE_READ_SECS: i64 = 3_600;
+
 /// Checks a fault set before it replaces the current one.
 pub(crate) fn validate(faults: &Faults) -> Result<(), String> {
     if faults.rate_limit_per_window == Some(0) {
         return Err("rate_limit_per_window must be at least 1".to_owned());
     }
+    if let Some(secs) = faults.stale_read_secs
+        && !(0..=MAX_STALE_READ_SECS).contains(&secs)
+    {
+        return Err(format!(
+            "stale_read_secs must be within 0..={MAX_STALE_READ_SECS} seconds, got {secs}"
+        ));
+    }
     for (index, rule) in faults.api.iter().enumerate() {
+        validate_latency(index, rule)?;
         match (rule.times, rule.probability) {
             (Some(_), None) => {}
             (None, Some(p)) if (0.0..=1.0).contains(&p) => {}
@@ -50,13 +67,33 @@ pub(crate) fn validate(faults: &Faults) -> Result<(), String> {
     Ok(())
 }
 
+fn validate_latency(index: usize, rule: &ApiFault) -> Result<(), String> {
+    match (rule.kind, rule.latency_ms) {
+        (ApiFaultKind::Latency, Some(ms)) if (1..=MAX_LATENCY_MS).contains(&ms) => Ok(()),
+        (ApiFaultKind::Latency, Some(ms)) => {
+            Err(format!("api[{index}].latency_ms must be within 1..={MAX_LATENCY_MS} ms, got {ms}"))
+        }
+        (ApiFaultKind::Latency, None) => {
+            Err(format!("api[{index}].latency_ms is required for kind `latency`"))
+        }
+        (_, Some(_)) => Err(format!("api[{index}].latency_ms is only for kind `latency`")),
+        (_, None) => Ok(()),
+    }
+}
+
+/// How long a fired fault holds its answer back (`latency` faults only).
+pub(crate) fn latency(rule: &ApiFault) -> Option<Duration> {
+    let ms = rule.latency_ms.filter(|_| rule.kind == ApiFaultKind::Latency)?;
+    Some(Duration::from_millis(u64::try_from(ms.clamp(0, MAX_LATENCY_MS)).unwrap_or(0)))
+}
+
 pub(crate) fn arm(faults: &Faults) -> Vec<ArmedFault> {
     faults.api.iter().map(|rule| ArmedFault { rule: rule.clone(), left: rule.times }).collect()
 }
 
 /// The fault that fires for this request, if any. The first matching rule that fires wins;
 /// a `times` rule is used up as it fires.
-pub(crate) fn draw(inner: &mut Inner, call: &Call) -> Option<ApiFaultKind> {
+pub(crate) fn draw(inner: &mut Inner, call: &Call) -> Option<ApiFault> {
     let Inner { api_faults, rng, .. } = inner;
     let mut fired = None;
     for armed in api_faults.iter_mut() {
@@ -73,7 +110,7 @@ pub(crate) fn draw(inner: &mut Inner, call: &Call) -> Option<ApiFaultKind> {
             (None, None) => false,
         };
         if fires {
-            fired = Some(armed.rule.kind);
+            fired = Some(armed.rule.clone());
             break;
         }
     }
@@ -95,6 +132,8 @@ pub(crate) fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
         ApiFaultKind::Reset => {
             (StatusCode::BAD_GATEWAY, "Bad Gateway", Some(SimulatedFailure::Reset))
         }
+        // `around` never asks for a latency answer; a 500 would at least be visible.
+        ApiFaultKind::Latency => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", None),
     };
     let mut reply =
         Reply::json(status, &json!({ "message": message })).note(format!("fault:{}", kind.name()));
@@ -108,16 +147,21 @@ pub(crate) fn answer(kind: ApiFaultKind, now: Instant) -> Reply {
 }
 
 /// Applies a drawn fault around a handler: a fault that fires first answers instead of
-/// `handle`; `commit_then_timeout` runs `handle`, keeps its effects and hides its answer.
+/// `handle`; `commit_then_timeout` runs `handle`, keeps its effects and hides its answer;
+/// `latency` runs `handle` and notes it (the caller holds the answer back, outside the lock).
 pub(crate) fn around(
-    fault: Option<ApiFaultKind>,
+    fault: Option<ApiFault>,
     now: Instant,
     handle: impl FnOnce() -> Reply,
 ) -> Reply {
-    match fault {
-        None => handle(),
-        Some(kind) if !kind.commits() => answer(kind, now),
-        Some(kind) => {
+    let Some(rule) = fault else {
+        return handle();
+    };
+    let kind = rule.kind;
+    match kind {
+        ApiFaultKind::Latency => handle().note(format!("fault:{}", kind.name())),
+        _ if !kind.commits() => answer(kind, now),
+        _ => {
             let committed = handle();
             let mut reply = answer(kind, now).note(format!("committed:{}", committed.status));
             // The journal keeps what the handler answered, so a reader sees the write landed.

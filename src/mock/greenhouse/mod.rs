@@ -13,6 +13,7 @@ mod rate;
 mod reply;
 mod seed;
 mod server;
+mod stale;
 mod state;
 mod webhooks;
 mod writes;

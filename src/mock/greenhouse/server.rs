@@ -5,6 +5,7 @@
 //! limit, and only then meet faults, scopes and handlers.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -19,9 +20,10 @@ use super::faults::{self, ArmedFault};
 use super::fidelity::Fidelity;
 use super::rate::{self, RateWindow};
 use super::reply::{self, Reply};
+use super::stale::StaleReads;
 use super::state::{Collection, Id, Instant, State as World};
 use super::webhooks::Delivery;
-use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, writes};
+use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, stale, writes};
 use crate::mock::journal::{Direction, Journal, JournalEntry, body_text, redact_headers};
 
 /// Request bodies above 1 MiB are refused; no Greenhouse write comes near it.
@@ -44,6 +46,8 @@ pub(crate) struct Inner {
     /// Counter that orders deliveries due at the same instant.
     pub delivery_seq: u64,
     pub fidelity: Fidelity,
+    /// The `stale_read_secs` fault's kept worlds.
+    pub stale: StaleReads,
 }
 
 impl Inner {
@@ -61,6 +65,7 @@ impl Inner {
             error_seq: 0,
             delivery_seq: 0,
             fidelity,
+            stale: StaleReads::default(),
         }
     }
 }
@@ -187,29 +192,39 @@ impl MockGreenhouse {
         if ["/v1/", "/v2/"].iter().any(|prefix| call.path.starts_with(prefix)) {
             return reply::not_found().note("retired_api");
         }
-        self.v3(call)
+        let (answer, delay) = self.v3(call);
+        if let Some(delay) = delay {
+            // Real time, outside the lock: the virtual clock stays where the runner put it.
+            tokio::time::sleep(delay).await;
+        }
+        answer
     }
 
-    fn v3(&self, call: &Call) -> Reply {
+    /// The answer, and how long to hold it back (a `latency` fault).
+    fn v3(&self, call: &Call) -> (Reply, Option<Duration>) {
         let now = self.now();
         let mut inner = self.lock();
         let Some(route) = Route::parse(&call.method, &call.path) else {
             // Unknown routes answer before authentication, still with rate-limit headers.
-            return rate::anonymous_headers(reply::not_found(), inner.rate_limit, now);
+            return (rate::anonymous_headers(reply::not_found(), inner.rate_limit, now), None);
         };
 
         let grant = match auth::bearer(&inner, &call.headers, now) {
             Ok(grant) => grant,
-            Err(answer) => return rate::anonymous_headers(answer, inner.rate_limit, now),
+            Err(answer) => return (rate::anonymous_headers(answer, inner.rate_limit, now), None),
         };
         let usage = rate::count(&mut inner, &grant.client_id, now);
-        let answer = if usage.exceeded {
-            rate::exceeded(&usage)
-        } else {
-            let fault = faults::draw(&mut inner, call);
-            faults::around(fault, now, || self.handle(&mut inner, call, route, &grant, now))
-        };
-        rate::with_headers(answer, &usage)
+        if usage.exceeded {
+            return (rate::with_headers(rate::exceeded(&usage), &usage), None);
+        }
+        let fault = faults::draw(&mut inner, call);
+        let delay = fault.as_ref().and_then(faults::latency);
+        let answer = faults::around(fault, now, || {
+            stale::around(&mut inner, route.is_read(), now, |inner| {
+                self.handle(inner, call, route, &grant, now)
+            })
+        });
+        (rate::with_headers(answer, &usage), delay)
     }
 
     /// Scopes and the Site Admin rule, then the route's handler.

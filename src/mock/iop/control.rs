@@ -225,6 +225,12 @@ pub struct Faults {
     pub api: Vec<ApiFault>,
     #[serde(default)]
     pub webhooks: WebhookFaults,
+    /// Eventual consistency (contract §3.10): for this many seconds of the injected clock
+    /// after a write (a `/v1` write or a `/_rehearsal/actions` action that succeeded), `GET
+    /// /v1/...` reads answer from the resources as they were just before that write.
+    /// 0 or absent: reads are fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_read_secs: Option<i64>,
 }
 
 /// One API fault: which requests it matches and how often it fires. With neither `times`
@@ -245,6 +251,10 @@ pub struct ApiFault {
     /// Fire on each matching request with this probability (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
+    /// For kind `latency` (and only for it): how long the answer is held back, in
+    /// milliseconds (1..=30000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
 }
 
 /// What an API fault does instead of handling the request (the request has no effect),
@@ -267,6 +277,11 @@ pub enum ApiFaultKind {
     /// `Idempotency-Key`), then the in-process transport reports a timeout: the response is lost.
     #[serde(rename = "timeout_after_processing")]
     TimeoutAfterProcessing,
+    /// The request is handled as usual (it takes effect when it arrives); its answer is held
+    /// back `latency_ms` of real time. The virtual clock does not move: under the in-process
+    /// scenario runner the delay costs wall time only.
+    #[serde(rename = "latency")]
+    Latency,
 }
 
 impl ApiFaultKind {
@@ -278,6 +293,7 @@ impl ApiFaultKind {
             ApiFaultKind::Timeout => "timeout",
             ApiFaultKind::Reset => "reset",
             ApiFaultKind::TimeoutAfterProcessing => "timeout_after_processing",
+            ApiFaultKind::Latency => "latency",
         }
     }
 }

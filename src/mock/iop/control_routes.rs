@@ -15,7 +15,7 @@ use super::interview_routes::check_enum;
 use super::interviews::{Booking, CANCEL_REASONS, CANCELLED_BY, parse_timing};
 use super::routes::Outcome;
 use super::state::{State, to_json};
-use super::webhooks;
+use super::{stale, webhooks};
 use crate::mock::common::{ActionOutcome, ControlError};
 
 /// Serves one control call.
@@ -26,7 +26,11 @@ pub(crate) async fn handle(mock: &MockIop, method: &Method, path: &str, body: &[
         }
         ("POST", "/_rehearsal/actions") => match parse::<Action>(body) {
             Ok(action) => {
-                act(&mut mock.lock(), action).map(|outcome| reply(&outcome)).map_err(from_api)
+                let mut state = mock.lock();
+                // A person's action is a write too: under `stale_read_secs` reads lag it.
+                stale::write(&mut state, |state| act(state, action))
+                    .map(|outcome| reply(&outcome))
+                    .map_err(from_api)
             }
             Err(error) => Err(error),
         },
@@ -45,7 +49,7 @@ pub(crate) async fn handle(mock: &MockIop, method: &Method, path: &str, body: &[
                 mock.lock()
                     .set_faults(faults)
                     .map(|()| echo)
-                    .map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))
+                    .map_err(|m| (StatusCode::BAD_REQUEST, m))
             }
             Err(error) => Err(error),
         },

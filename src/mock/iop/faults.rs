@@ -1,11 +1,21 @@
 //! Rate limiting (fixed 10 s windows per key on the injected clock) and the fault settings of
 //! `PUT /_rehearsal/faults`, drawn from the seeded RNG.
 
+use std::time::Duration;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 
-use super::control::{ApiFaultKind, Faults};
+use super::control::{ApiFault, ApiFaultKind, Faults};
+use super::stale::StaleReads;
 use super::state::State;
+
+/// The longest `latency_ms` a fault may ask for: longer than any client timeout worth testing,
+/// short enough that a typo cannot stall a run for minutes.
+const MAX_LATENCY_MS: i64 = 30_000;
+
+/// The longest `stale_read_secs` window: an hour of virtual time.
+const MAX_STALE_READ_SECS: i64 = 3_600;
 
 /// The contract counts requests per 10 s window.
 const WINDOW_SECS: i64 = 10;
@@ -53,8 +63,16 @@ impl State {
             }
             _ => Ok(()),
         };
+        if let Some(secs) = faults.stale_read_secs
+            && !(0..=MAX_STALE_READ_SECS).contains(&secs)
+        {
+            return Err(format!(
+                "stale_read_secs must be within 0..={MAX_STALE_READ_SECS} seconds, got {secs}"
+            ));
+        }
         for (i, fault) in faults.api.iter().enumerate() {
             probability(&format!("api[{i}].probability"), fault.probability)?;
+            check_latency(i, fault)?;
             if fault.times.is_some() && fault.probability.is_some() {
                 return Err(format!("api[{i}] takes times or probability, not both"));
             }
@@ -63,12 +81,13 @@ impl State {
         probability("webhooks.drop_first_attempt", faults.webhooks.drop_first_attempt)?;
 
         self.api_fault_budget = faults.api.iter().map(|f| f.times).collect();
+        self.stale = StaleReads::new(faults.stale_read_secs.unwrap_or(0));
         self.faults = faults;
         Ok(())
     }
 
     /// The API fault to inject into this request, if one fires.
-    pub fn draw_api_fault(&mut self, method: &str, path: &str) -> Option<ApiFaultKind> {
+    pub fn draw_api_fault(&mut self, method: &str, path: &str) -> Option<ApiFault> {
         for i in 0..self.faults.api.len() {
             let fault = &self.faults.api[i];
             let method_matches =
@@ -78,7 +97,7 @@ impl State {
             if !(method_matches && path_matches) {
                 continue;
             }
-            let (kind, probability) = (fault.kind, fault.probability);
+            let probability = fault.probability;
             let fires = match (self.api_fault_budget.get_mut(i), probability) {
                 (Some(Some(0)), _) => false,
                 (Some(Some(left)), _) => {
@@ -89,9 +108,29 @@ impl State {
                 _ => true,
             };
             if fires {
-                return Some(kind);
+                return self.faults.api.get(i).cloned();
             }
         }
         None
     }
+}
+
+fn check_latency(i: usize, fault: &ApiFault) -> Result<(), String> {
+    match (fault.kind, fault.latency_ms) {
+        (ApiFaultKind::Latency, Some(ms)) if (1..=MAX_LATENCY_MS).contains(&ms) => Ok(()),
+        (ApiFaultKind::Latency, Some(ms)) => {
+            Err(format!("api[{i}].latency_ms must be within 1..={MAX_LATENCY_MS} ms, got {ms}"))
+        }
+        (ApiFaultKind::Latency, None) => {
+            Err(format!("api[{i}].latency_ms is required for kind `latency`"))
+        }
+        (_, Some(_)) => Err(format!("api[{i}].latency_ms is only for kind `latency`")),
+        (_, None) => Ok(()),
+    }
+}
+
+/// How long a fired fault holds its answer back (`latency` faults only).
+pub(crate) fn latency(fault: &ApiFault) -> Option<Duration> {
+    let ms = fault.latency_ms.filter(|_| fault.kind == ApiFaultKind::Latency)?;
+    Some(Duration::from_millis(u64::try_from(ms.clamp(0, MAX_LATENCY_MS)).unwrap_or(0)))
 }

@@ -23,6 +23,7 @@ mod people;
 mod request_routes;
 mod routes;
 mod scheduling;
+mod stale;
 mod state;
 mod webhooks;
 

@@ -11,12 +11,12 @@ use serde_json::Value;
 use super::api::{ApiError, ApiReply, ApiRequest, ApiResult};
 use super::auth::{bearer, check_scope, scopes_of};
 use super::control::ApiFaultKind;
-use super::faults::RateStatus;
+use super::faults::{RateStatus, latency};
 use super::idempotency::{Begin, check_key, fingerprint};
 use super::state::State;
 use super::{
     MockIop, candidates, control_routes, events, feedback, interview_routes, people,
-    request_routes, scheduling,
+    request_routes, scheduling, stale,
 };
 use crate::mock::journal::{Direction, JournalEntry, body_text, redact_headers};
 use crate::transport::SimulatedFailure;
@@ -34,6 +34,8 @@ pub(crate) struct Outcome {
     pub failure: Option<SimulatedFailure>,
     /// The request ran (and took effect) even though `failure` hides the answer.
     pub processed: bool,
+    /// Real time to hold the answer back (a `latency` fault); no lock is held meanwhile.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Outcome {
@@ -46,6 +48,7 @@ impl Outcome {
             notes: Vec::new(),
             failure: None,
             processed: false,
+            delay: None,
         }
     }
 }
@@ -78,6 +81,10 @@ pub(crate) async fn serve(mock: MockIop, request: Request<Body>) -> Response {
         }
     };
     outcome.headers.push(("x-request-id", request_id));
+    if let Some(delay) = outcome.delay {
+        // Real time: the virtual clock stays where the runner put it.
+        tokio::time::sleep(delay).await;
+    }
 
     let path_and_query = if query.is_empty() { path } else { format!("{path}?{query}") };
     mock.journal.record(JournalEntry {
@@ -173,8 +180,12 @@ fn api(
     {
         return error_outcome(&error, request_id, &rate);
     }
-    let fault = mock.lock().draw_api_fault(method.as_str(), path);
-    if let Some(kind) = fault.filter(|kind| *kind != ApiFaultKind::TimeoutAfterProcessing) {
+    let drawn = mock.lock().draw_api_fault(method.as_str(), path);
+    let fault = drawn.as_ref().map(|rule| rule.kind);
+    let answers_later = |kind: &ApiFaultKind| {
+        matches!(kind, ApiFaultKind::TimeoutAfterProcessing | ApiFaultKind::Latency)
+    };
+    if let Some(kind) = fault.filter(|kind| !answers_later(kind)) {
         let mut outcome = fault_outcome(kind, request_id, &rate);
         outcome.notes.push(format!("fault:{}", kind.as_str()));
         return outcome;
@@ -189,13 +200,13 @@ fn api(
         body,
         api_key: key,
     };
-    let result = with_idempotency(mock, &request, request_id);
+    let (result, served) = with_idempotency(mock, &request, request_id);
     let mut outcome = match result {
-        Ok((reply, replayed)) => {
+        Ok(reply) => {
             let mut outcome = Outcome::json(reply.status, &reply.body);
             outcome.headers = reply.headers;
             outcome.headers.extend(rate_headers(&rate));
-            if replayed {
+            if served == Served::Replayed {
                 outcome.headers.push(("idempotent-replayed", "true".to_owned()));
                 outcome.notes.push("idempotent_replay".to_owned());
             }
@@ -203,6 +214,13 @@ fn api(
         }
         Err(error) => error_outcome(&error, request_id, &rate),
     };
+    if served == Served::Stale {
+        outcome.notes.push("fault:stale_read".to_owned());
+    }
+    if let Some(rule) = drawn.filter(|rule| rule.kind == ApiFaultKind::Latency) {
+        outcome.delay = latency(&rule);
+        outcome.notes.push(format!("fault:{}", ApiFaultKind::Latency.as_str()));
+    }
     if fault == Some(ApiFaultKind::TimeoutAfterProcessing) {
         // The change is made and its answer stored under the Idempotency-Key; only the
         // caller never hears back, which is exactly what a retry with the same key is for.
@@ -222,6 +240,8 @@ fn fault_outcome(kind: ApiFaultKind, request_id: &str, rate: &RateStatus) -> Out
         ApiFaultKind::Timeout | ApiFaultKind::TimeoutAfterProcessing => {
             (StatusCode::GATEWAY_TIMEOUT, "unavailable", Some(SimulatedFailure::Timeout))
         }
+        // `api` never asks for a latency answer; a 500 would at least be visible.
+        ApiFaultKind::Latency => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         ApiFaultKind::Reset => {
             (StatusCode::BAD_GATEWAY, "unavailable", Some(SimulatedFailure::Reset))
         }
@@ -236,37 +256,47 @@ fn fault_outcome(kind: ApiFaultKind, request_id: &str, rate: &RateStatus) -> Out
     outcome
 }
 
-/// Runs `dispatch` under the request's `Idempotency-Key`, if any. Returns the reply and
-/// whether it is a replay.
-fn with_idempotency(
-    mock: &MockIop,
-    request: &ApiRequest,
-    request_id: &str,
-) -> Result<(ApiReply, bool), ApiError> {
+/// How an answer was come by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Fresh,
+    /// Stored under the `Idempotency-Key` by an earlier request.
+    Replayed,
+    /// From the resources as they were before a recent write (`stale_read_secs`).
+    Stale,
+}
+
+/// Runs `dispatch` under the request's `Idempotency-Key`, if any, and the stale-read fault.
+/// Returns the result and how it was come by.
+fn with_idempotency(mock: &MockIop, request: &ApiRequest, request_id: &str) -> (ApiResult, Served) {
     let key = match request.header("idempotency-key") {
         Some(key) if request.method != Method::GET => key.to_owned(),
-        _ => return dispatch(&mut mock.lock(), request).map(|reply| (reply, false)),
+        _ => {
+            let (result, stale) = stale::dispatch_lagging(&mut mock.lock(), request);
+            return (result, if stale { Served::Stale } else { Served::Fresh });
+        }
     };
-    check_key(&key)?;
+    if let Err(error) = check_key(&key) {
+        return (Err(error), Served::Fresh);
+    }
     let print = fingerprint(request.method.as_str(), &request.path, &request.body);
-    if let Begin::Replay { status, body } =
-        mock.lock().idempotency_begin(&request.api_key, &key, &print)?
-    {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        return Ok((ApiReply { status, body, headers: Vec::new() }, true));
+    match mock.lock().idempotency_begin(&request.api_key, &key, &print) {
+        Err(error) => return (Err(error), Served::Fresh),
+        Ok(Begin::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return (Ok(ApiReply { status, body, headers: Vec::new() }), Served::Replayed);
+        }
+        Ok(Begin::Proceed) => {}
     }
 
-    let result = dispatch(&mut mock.lock(), request);
+    let (result, _) = stale::dispatch_lagging(&mut mock.lock(), request);
     let (status, body) = match &result {
         Ok(reply) => (reply.status.as_u16(), reply.body.clone()),
         Err(error) => (error.status.as_u16(), error.body(request_id)),
     };
     mock.lock().idempotency_finish(&request.api_key, &key, status, &body);
-    match result {
-        Ok(reply) => Ok((reply, false)),
-        // A stored error is answered exactly as stored on replay; here, the live one.
-        Err(error) => Err(error),
-    }
+    // A stored error is answered exactly as stored on replay; here, the live one.
+    (result, Served::Fresh)
 }
 
 fn require_key(request: &ApiRequest) -> Result<(), ApiError> {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::control::Faults;
+use super::stale::StaleReads;
 use crate::clock::iop_timestamp;
 
 /// Everything the mock knows. Maps are keyed by id; ids are zero-padded counters, so map
@@ -40,6 +41,8 @@ pub(crate) struct State {
     pub faults: Faults,
     /// Remaining `times` budget of each `faults.api` entry, same index.
     pub api_fault_budget: Vec<Option<u32>>,
+    /// The `stale_read_secs` fault's kept resources.
+    pub stale: StaleReads,
 }
 
 impl State {
@@ -62,6 +65,7 @@ impl State {
             rate_limit_per_window,
             faults: Faults::default(),
             api_fault_budget: Vec::new(),
+            stale: StaleReads::default(),
         }
     }
 

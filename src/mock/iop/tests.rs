@@ -3,6 +3,7 @@
 //! interview and feedback lifecycles are in `tests/lifecycle_tests.rs`, the webhook tests (signatures,
 //! retries, 410, faults) in `tests/webhook_tests.rs`.
 
+mod fault_tests;
 mod lifecycle_tests;
 mod resource_tests;
 mod surface_tests;
@@ -617,7 +618,7 @@ async fn api_faults_fire_as_configured_and_are_journalled() {
             json!({"api": [{"kind": "status_500", "probability": 2.0}]}),
         )
         .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let unknown = h.control("PUT", "/_rehearsal/faults", json!({"chaos": true})).await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 
