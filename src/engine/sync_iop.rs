@@ -32,18 +32,22 @@ impl Engine {
             })
         };
         let at = Some(item.id);
+        // The object's version in the event: a re-read older than this is a stale read.
+        let version = envelope.pointer("/data/object/version").and_then(Value::as_i64).unwrap_or(0);
 
         match item.kind.as_str() {
             "interview.scheduled" | "interview.rescheduled" | "interview.updated" => {
-                self.sync_interview(&id()?, at).await
+                self.sync_interview(&id()?, version, at).await
             }
             "interview.cancelled" => self.remove_greenhouse_interview(&id()?, at).await,
-            "interview.no_show" => self.on_no_show(&id()?, at).await,
-            "scheduling_request.candidate_declined" => self.on_declined(&id()?, at).await,
+            "interview.no_show" => self.on_no_show(&id()?, version, at).await,
+            "scheduling_request.candidate_declined" => self.on_declined(&id()?, version, at).await,
             "scheduling_request.cancelled"
             | "scheduling_request.expired"
             | "scheduling_request.completed" => self.close_link(&id()?, at).await,
-            "feedback.submitted" | "feedback.updated" => self.on_feedback(&id()?, at).await,
+            "feedback.submitted" | "feedback.updated" => {
+                self.on_feedback(&id()?, version, at).await
+            }
             other => self.audit(at, "ignored", format!("IOP {other}: nothing to do")).await,
         }
     }
@@ -54,11 +58,10 @@ impl Engine {
     async fn sync_interview(
         &self,
         interview_id: &str,
+        version: i64,
         item: Option<i64>,
     ) -> Result<(), HandlerError> {
-        let Some(interview) = self.iop.get(&format!("/v1/interviews/{interview_id}")).await? else {
-            return Err(HandlerError::Permanent(format!("IOP interview {interview_id} not found")));
-        };
+        let interview = self.fresh(&format!("/v1/interviews/{interview_id}"), version).await?;
         if matches!(str_of(&interview, "status"), "cancelled") {
             return self.remove_greenhouse_interview(interview_id, item).await;
         }
@@ -78,11 +81,40 @@ impl Engine {
         let times = mapping::interview_times(&interview)?;
         let interviewers = self.greenhouse_interviewers(&interview).await?;
         let existing = self.find_greenhouse_interview(interview_id, link.application_id).await?;
-        match existing {
-            None => {
+        let linked =
+            self.store.interview_link(interview_id).await?.filter(|l| l.status == "active");
+        match (existing, linked.and_then(|l| l.gh_interview_id)) {
+            // Our own interview that a lagging Harvest list does not show yet: update it by the
+            // id our create returned rather than create a second one.
+            (None, Some(gh_interview_id)) => {
+                let mut body = times.clone();
+                body["location"] = interview.get("location").cloned().unwrap_or(Value::Null);
+                body["interviewers"] = Value::Array(interviewers.clone());
+                let path = format!("/v3/interviews/{gh_interview_id}");
+                match self.greenhouse.write(Method::PATCH, &path, Some(&body)).await {
+                    Ok(_) => {
+                        let detail =
+                            format!("{interview_id}: updated {gh_interview_id} (not listed yet)");
+                        self.audit(item, "interview_updated", detail).await
+                    }
+                    // Gone after all (deleted by a person): make a new twin.
+                    Err(ApiError::Permanent { status: 404, .. }) => {
+                        self.create_greenhouse_interview(
+                            &interview,
+                            &link,
+                            times,
+                            interviewers,
+                            item,
+                        )
+                        .await
+                    }
+                    Err(other) => Err(other.into()),
+                }
+            }
+            (None, None) => {
                 self.create_greenhouse_interview(&interview, &link, times, interviewers, item).await
             }
-            Some(gh) => {
+            (Some(gh), _) => {
                 let gh_interview_id = gh.get("id").and_then(Value::as_i64).unwrap_or_default();
                 let same_location = gh.get("location") == interview.get("location");
                 if mapping::same_times(&gh, &times) && same_location {
@@ -322,7 +354,12 @@ impl Engine {
         Ok(mapping::interviewers_to_greenhouse(interview, |u| known.get(u).copied()))
     }
 
-    async fn on_declined(&self, request_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
+    async fn on_declined(
+        &self,
+        request_id: &str,
+        version: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
         let Some(link) = self.store.request_link(request_id).await? else {
             return self.audit(item, "ignored", format!("{request_id} is not ours")).await;
         };
@@ -339,11 +376,7 @@ impl Engine {
                 .await;
         }
 
-        let request = self
-            .iop
-            .get(&format!("/v1/scheduling_requests/{request_id}"))
-            .await?
-            .unwrap_or(Value::Null);
+        let request = self.fresh(&format!("/v1/scheduling_requests/{request_id}"), version).await?;
         let reason =
             request.pointer("/decline/reason").and_then(Value::as_str).unwrap_or("no reason given");
         let body = format!(
@@ -369,10 +402,13 @@ impl Engine {
         .await
     }
 
-    async fn on_no_show(&self, interview_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
-        let Some(interview) = self.iop.get(&format!("/v1/interviews/{interview_id}")).await? else {
-            return Err(HandlerError::Permanent(format!("IOP interview {interview_id} not found")));
-        };
+    async fn on_no_show(
+        &self,
+        interview_id: &str,
+        version: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
+        let interview = self.fresh(&format!("/v1/interviews/{interview_id}"), version).await?;
         let Some(link) =
             self.store.request_link(str_of(&interview, "scheduling_request_id")).await?
         else {
@@ -405,10 +441,13 @@ impl Engine {
 
     /// Records feedback on the candidate in Greenhouse, whenever it comes. It never moves,
     /// reopens or otherwise touches the application.
-    async fn on_feedback(&self, feedback_id: &str, item: Option<i64>) -> Result<(), HandlerError> {
-        let Some(feedback) = self.iop.get(&format!("/v1/feedback/{feedback_id}")).await? else {
-            return Err(HandlerError::Permanent(format!("IOP feedback {feedback_id} not found")));
-        };
+    async fn on_feedback(
+        &self,
+        feedback_id: &str,
+        version: i64,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
+        let feedback = self.fresh(&format!("/v1/feedback/{feedback_id}"), version).await?;
         if str_of(&feedback, "status") != "submitted"
             || self.config.policies.feedback_writeback == FeedbackWriteback::None
         {
@@ -482,6 +521,25 @@ impl Engine {
             format!("{feedback_id} v{version} → Greenhouse {kind} {gh_record_id} ({rating})"),
         )
         .await
+    }
+
+    /// Re-reads an IOP object and insists on a copy at least as new as the event announcing it:
+    /// an IOP that lags behind its own webhooks (a read replica, a cache) answers 404 or an
+    /// older version for a while, and acting on that would lose the change. Both are retried.
+    async fn fresh(&self, path: &str, version: i64) -> Result<Value, HandlerError> {
+        let not_yet = |reason: String| HandlerError::Transient { reason, retry_after: None };
+        let Some(object) = self.iop.get(path).await? else {
+            return Err(not_yet(format!(
+                "GET {path}: not found yet (the IOP may lag behind its webhook)"
+            )));
+        };
+        let seen = object.get("version").and_then(Value::as_i64).unwrap_or(0);
+        if seen < version {
+            return Err(not_yet(format!(
+                "GET {path}: version {seen} is older than the event's {version}"
+            )));
+        }
+        Ok(object)
     }
 
     async fn add_note(

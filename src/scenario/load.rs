@@ -223,4 +223,22 @@ given:
         assert!(message.contains("too large") || message.contains("unknown field"), "{message}");
         assert!(!message.contains("Nodes {"), "{message}");
     }
+
+    #[test]
+    fn fault_values_the_mocks_would_refuse_are_refused_up_front() {
+        let message = error(
+            "  - faults: { greenhouse: { api: [{ kind: status_500, probability: 1.5 }] } }\n",
+        );
+        assert!(
+            message.starts_with("s.yaml:11: faults.greenhouse: api[0].probability 1.5"),
+            "{message}"
+        );
+        let message = error(
+            "  - faults: { iop: { api: [{ kind: status_503, times: 2, probability: 0.5 }] } }\n",
+        );
+        assert!(
+            message.starts_with("s.yaml:11: faults.iop: api[0] takes times or probability"),
+            "{message}"
+        );
+    }
 }

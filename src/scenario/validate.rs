@@ -128,12 +128,16 @@ fn check_faults(faults: &FaultsStep) -> Result<(), String> {
         );
     }
     if let Some(value) = &faults.greenhouse {
-        serde_json::from_value::<crate::mock::greenhouse::control::Faults>(value.clone())
+        let faults =
+            serde_json::from_value::<crate::mock::greenhouse::control::Faults>(value.clone())
+                .map_err(|e| format!("faults.greenhouse: {e}"))?;
+        crate::mock::greenhouse::validate_faults(&faults)
             .map_err(|e| format!("faults.greenhouse: {e}"))?;
     }
     if let Some(value) = &faults.iop {
-        serde_json::from_value::<crate::mock::iop::control::Faults>(value.clone())
+        let faults = serde_json::from_value::<crate::mock::iop::control::Faults>(value.clone())
             .map_err(|e| format!("faults.iop: {e}"))?;
+        crate::mock::iop::validate_faults(&faults).map_err(|e| format!("faults.iop: {e}"))?;
     }
     Ok(())
 }

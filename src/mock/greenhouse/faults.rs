@@ -30,7 +30,8 @@ pub(crate) const MAX_LATENCY_MS: i64 = 30_000;
 pub(crate) const MAX_STALE_READ_SECS: i64 = 3_600;
 
 /// Checks a fault set before it replaces the current one.
-pub(crate) fn validate(faults: &Faults) -> Result<(), String> {
+/// Checks a fault set without applying it (also used to validate scenario files up front).
+pub fn validate(faults: &Faults) -> Result<(), String> {
     if faults.rate_limit_per_window == Some(0) {
         return Err("rate_limit_per_window must be at least 1".to_owned());
     }

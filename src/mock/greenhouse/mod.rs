@@ -6,6 +6,7 @@ pub mod control;
 mod auth;
 mod control_routes;
 mod faults;
+pub use faults::validate as validate_faults;
 mod fidelity;
 mod lists;
 mod ops;

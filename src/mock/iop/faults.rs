@@ -57,29 +57,7 @@ impl State {
 
     /// Replaces the fault settings after checking them.
     pub fn set_faults(&mut self, faults: Faults) -> Result<(), String> {
-        let probability = |name: &str, p: Option<f64>| match p {
-            Some(p) if !(0.0..=1.0).contains(&p) => {
-                Err(format!("{name} must be a probability in 0..=1, got {p}"))
-            }
-            _ => Ok(()),
-        };
-        if let Some(secs) = faults.stale_read_secs
-            && !(0..=MAX_STALE_READ_SECS).contains(&secs)
-        {
-            return Err(format!(
-                "stale_read_secs must be within 0..={MAX_STALE_READ_SECS} seconds, got {secs}"
-            ));
-        }
-        for (i, fault) in faults.api.iter().enumerate() {
-            probability(&format!("api[{i}].probability"), fault.probability)?;
-            check_latency(i, fault)?;
-            if fault.times.is_some() && fault.probability.is_some() {
-                return Err(format!("api[{i}] takes times or probability, not both"));
-            }
-        }
-        probability("webhooks.duplicate", faults.webhooks.duplicate)?;
-        probability("webhooks.drop_first_attempt", faults.webhooks.drop_first_attempt)?;
-
+        validate(&faults)?;
         self.api_fault_budget = faults.api.iter().map(|f| f.times).collect();
         self.stale = StaleReads::new(faults.stale_read_secs.unwrap_or(0));
         self.faults = faults;
@@ -133,4 +111,31 @@ fn check_latency(i: usize, fault: &ApiFault) -> Result<(), String> {
 pub(crate) fn latency(fault: &ApiFault) -> Option<Duration> {
     let ms = fault.latency_ms.filter(|_| fault.kind == ApiFaultKind::Latency)?;
     Some(Duration::from_millis(u64::try_from(ms.clamp(0, MAX_LATENCY_MS)).unwrap_or(0)))
+}
+
+/// Checks a fault set without applying it (also used to validate scenario files up front).
+pub fn validate(faults: &Faults) -> Result<(), String> {
+    let probability = |name: &str, p: Option<f64>| match p {
+        Some(p) if !(0.0..=1.0).contains(&p) => {
+            Err(format!("{name} must be a probability in 0..=1, got {p}"))
+        }
+        _ => Ok(()),
+    };
+    if let Some(secs) = faults.stale_read_secs
+        && !(0..=MAX_STALE_READ_SECS).contains(&secs)
+    {
+        return Err(format!(
+            "stale_read_secs must be within 0..={MAX_STALE_READ_SECS} seconds, got {secs}"
+        ));
+    }
+    for (i, fault) in faults.api.iter().enumerate() {
+        probability(&format!("api[{i}].probability"), fault.probability)?;
+        check_latency(i, fault)?;
+        if fault.times.is_some() && fault.probability.is_some() {
+            return Err(format!("api[{i}] takes times or probability, not both"));
+        }
+    }
+    probability("webhooks.duplicate", faults.webhooks.duplicate)?;
+    probability("webhooks.drop_first_attempt", faults.webhooks.drop_first_attempt)?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub mod control;
 mod control_routes;
 mod events;
 mod faults;
+pub use faults::validate as validate_faults;
 mod feedback;
 mod idempotency;
 mod interview_routes;
