@@ -149,9 +149,15 @@ fn check_candidate_laws(candidate: &Value, mapping: &MappingSection) -> Result<(
         prop_assert!(primaries.is_empty());
     } else {
         prop_assert_eq!(primaries.len(), 1, "exactly one primary email");
-        // The primary is the first email of the most preferred type present.
+        // The primary is the first email of the most preferred type present, ranked by the
+        // type the IOP sees: anything but personal or work (no type included) is `other`.
+        let iop_type = |kind: &str| match kind.to_ascii_lowercase().as_str() {
+            "personal" => "personal",
+            "work" => "work",
+            _ => "other",
+        };
         let preferred = mapping.email_type_preference.iter().find_map(|wanted| {
-            expected.iter().position(|(_, kind)| kind.eq_ignore_ascii_case(wanted))
+            expected.iter().position(|(_, kind)| iop_type(kind).eq_ignore_ascii_case(wanted))
         });
         prop_assert_eq!(primaries[0], preferred.unwrap_or(0));
     }
