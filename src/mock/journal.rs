@@ -64,39 +64,91 @@ pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Body bytes as journal text, cut at 64 KiB so a load run cannot exhaust memory.
+/// Body bytes as journal text, cut at 16 KiB: enough to read any webhook or error body, while a
+/// long `serve` under load (list pages of ~56 KiB each) cannot exhaust memory.
 pub fn body_text(bytes: &[u8]) -> String {
-    const LIMIT: usize = 64 * 1024;
+    const LIMIT: usize = 16 * 1024;
     let cut = &bytes[..bytes.len().min(LIMIT)];
     String::from_utf8_lossy(cut).into_owned()
 }
 
-/// An append-only journal shared by a mock's routes.
+/// Entries a journal keeps; older ones are dropped first (their `seq` numbers stay unique).
+/// 50,000 entries of at most two 16 KiB bodies bound a journal to about 1.6 GiB in the worst
+/// case and far less in practice; a scenario makes a few hundred.
+pub const MAX_ENTRIES: usize = 50_000;
+
+/// An append-only journal shared by a mock's routes, keeping the newest [`MAX_ENTRIES`].
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
-    entries: Arc<Mutex<Vec<JournalEntry>>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: std::collections::VecDeque<JournalEntry>,
+    /// The last `seq` handed out.
+    last_seq: u64,
 }
 
 impl Journal {
     /// Appends `entry`, assigning its `seq`.
     pub fn record(&self, mut entry: JournalEntry) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entry.seq = entries.len() as u64 + 1;
-        entries.push(entry);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.last_seq += 1;
+        entry.seq = inner.last_seq;
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(entry);
     }
 
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.iter().cloned().collect()
     }
 
+    /// The `seq` of the newest entry (0 when none was ever recorded).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).last_seq
+    }
+
+    /// Empties the journal; `seq` numbering starts again from 1.
     pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Inner::default();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry() -> JournalEntry {
+        JournalEntry {
+            seq: 0,
+            service: "greenhouse".into(),
+            direction: Direction::Inbound,
+            at: chrono::DateTime::default(),
+            method: "GET".into(),
+            path: "/v3/candidates".into(),
+            status: Some(200),
+            headers: Vec::new(),
+            request_body: String::new(),
+            response_body: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_journal_keeps_the_newest_entries_with_unique_seqs() {
+        let journal = Journal::default();
+        for _ in 0..MAX_ENTRIES + 5 {
+            journal.record(entry());
+        }
+        let entries = journal.entries();
+        assert_eq!(entries.len(), MAX_ENTRIES);
+        assert_eq!(entries.first().map(|e| e.seq), Some(6));
+        assert_eq!(journal.last_seq(), (MAX_ENTRIES + 5) as u64);
+        assert_eq!(body_text(&vec![b'x'; 100_000]).len(), 16 * 1024);
+    }
 
     #[test]
     fn secrets_are_redacted() {

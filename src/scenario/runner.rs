@@ -437,13 +437,17 @@ async fn journals(harness: &Harness) -> Result<Vec<JournalEntry>, String> {
     Ok(all)
 }
 
+/// The newest `seq` in each journal (Greenhouse, IOP) when a step begins.
 async fn journal_lengths(harness: &Harness) -> Result<(u64, u64), String> {
     let none = None::<&()>;
+    let last = |journal: &[Value]| {
+        journal.last().and_then(|e| e.get("seq")).and_then(Value::as_u64).unwrap_or(0)
+    };
     let gh: Vec<Value> =
         harness.control(Side::Greenhouse, Method::GET, "/_rehearsal/journal", none).await?;
     let iop: Vec<Value> =
         harness.control(Side::Iop, Method::GET, "/_rehearsal/journal", none).await?;
-    Ok((gh.len() as u64, iop.len() as u64))
+    Ok((last(&gh), last(&iop)))
 }
 
 /// A step in a few words, for reports.
