@@ -72,6 +72,7 @@ library! {
     feedback_for_cancelled_interview => "feedback-for-cancelled-interview",
     feedback_withdrawn => "feedback-withdrawn",
     greenhouse_429_storm => "greenhouse-429-storm",
+    greenhouse_stale_read_after_delayed_webhook => "greenhouse-stale-read-after-delayed-webhook",
     greenhouse_stale_reads => "greenhouse-stale-reads",
     greenhouse_5xx_and_timeouts => "greenhouse-5xx-and-timeouts",
     greenhouse_rate_limit_budget => "greenhouse-rate-limit-budget",
