@@ -377,8 +377,7 @@ async fn seed_iop(
         control(iop, "/_rehearsal/seed", &json!({ "users": users })).await?;
     }
     if let Some(url) = &args.iop_webhook_url {
-        // TODO(correctness): the mock IOP journals control bodies whole, so this secret is in
-        // its `GET /_rehearsal/journal` until the IOP journal redacts `secrets`.
+        // The IOP journal redacts `secrets` in bodies, so this never reaches the journal.
         let webhook = json!({ "url": url, "secrets": [secrets.iop_webhook_secret] });
         control(iop, "/_rehearsal/seed", &json!({ "webhook": webhook }))
             .await

@@ -77,6 +77,37 @@ pub fn body_text(bytes: &[u8]) -> String {
 /// case and far less in practice; a scenario makes a few hundred.
 pub const MAX_ENTRIES: usize = 50_000;
 
+/// JSON keys whose values are secrets (a subscription's signing secret, an API key, a token).
+const SECRET_KEYS: &[&str] =
+    &["secret", "secrets", "client_secret", "api_key", "access_token", "password"];
+
+/// Body bytes as journal text with the values of secret-named JSON keys replaced by
+/// `[redacted]`, at any depth (a seeded webhook's `secrets`, a created subscription's `secret`).
+/// Bodies that are not JSON are kept as they are.
+pub fn redacted_body_text(bytes: &[u8]) -> String {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return body_text(bytes);
+    };
+    redact_value(&mut value);
+    body_text(value.to_string().as_bytes())
+}
+
+fn redact_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                    *inner = serde_json::Value::String("[redacted]".to_owned());
+                } else {
+                    redact_value(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
 /// An append-only journal shared by a mock's routes, keeping the newest [`MAX_ENTRIES`].
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
@@ -135,6 +166,15 @@ mod tests {
             response_body: String::new(),
             notes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn secret_keys_in_json_bodies_are_redacted_at_any_depth() {
+        let body = br#"{"webhook":{"url":"http://e.test","secrets":["s1","s2"]},"users":[{"api_key":"k","name":"A"}]}"#;
+        let text = redacted_body_text(body);
+        assert!(!text.contains("s1") && !text.contains("\"k\""), "{text}");
+        assert!(text.contains("http://e.test") && text.contains("\"name\":\"A\""), "{text}");
+        assert_eq!(redacted_body_text(b"not json"), "not json");
     }
 
     #[test]

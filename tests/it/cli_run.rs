@@ -249,3 +249,24 @@ fn html_report_has_a_timeline_per_scenario_and_no_secrets() {
         assert!(!html.contains(secret_marker), "the report leaks {secret_marker}");
     }
 }
+
+/// Regression: the IOP journal used to keep the seeded webhook secret in its control body.
+#[test]
+fn journals_keep_no_webhook_secret_from_the_seed() {
+    use rehearsal::engine::config::EngineConfig;
+    use rehearsal::scenario::load;
+    use rehearsal::scenario::runner::{RunOptions, run_scenario};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = load::load(&root.join("scenarios/candidate-declines.yaml")).unwrap();
+    let config = EngineConfig::load(&root.join("fixtures/engine.toml")).unwrap();
+    let mut options = RunOptions::new(5, config, "fixtures/engine.toml".into());
+    options.keep_journals = true;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let result = runtime.block_on(run_scenario(&loaded, &options));
+    let journal = serde_json::to_string(&result.journal).unwrap();
+    assert!(journal.contains("/_rehearsal/seed"), "the seed call is journalled");
+    for marker in ["whsec_", "ghwh_", "ghs_"] {
+        assert!(!journal.contains(marker), "a journal keeps a secret ({marker})");
+    }
+}

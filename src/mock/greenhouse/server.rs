@@ -24,7 +24,9 @@ use super::stale::StaleReads;
 use super::state::{Collection, Id, Instant, State as World};
 use super::webhooks::Delivery;
 use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, stale, writes};
-use crate::mock::journal::{Direction, Journal, JournalEntry, body_text, redact_headers};
+use crate::mock::journal::{
+    Direction, Journal, JournalEntry, body_text, redact_headers, redacted_body_text,
+};
 
 /// Request bodies above 1 MiB are refused; no Greenhouse write comes near it.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -276,15 +278,8 @@ impl MockGreenhouse {
 /// The token request's form body can carry `client_secret`, and a webhook endpoint its signing
 /// secret; the journal keeps neither.
 fn journal_request_body(call: &Call) -> String {
-    if call.path.starts_with("/_rehearsal/webhook") {
-        let mut value: serde_json::Value = serde_json::from_slice(&call.body).unwrap_or_default();
-        if let Some(secret) = value.get_mut("secret") {
-            *secret = serde_json::Value::String("[redacted]".to_owned());
-        }
-        return value.to_string();
-    }
     if call.path != "/token" {
-        return body_text(&call.body);
+        return redacted_body_text(&call.body);
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&call.body).unwrap_or_default();
     let kept: Vec<(String, String)> = pairs

@@ -18,7 +18,7 @@ use super::{
     MockIop, candidates, control_routes, events, feedback, interview_routes, people,
     request_routes, scheduling, stale,
 };
-use crate::mock::journal::{Direction, JournalEntry, body_text, redact_headers};
+use crate::mock::journal::{Direction, JournalEntry, redact_headers, redacted_body_text};
 use crate::transport::SimulatedFailure;
 
 /// Bodies above 1 MiB are refused unread; no contract body comes close.
@@ -98,8 +98,8 @@ pub(crate) async fn serve(mock: MockIop, request: Request<Body>) -> Response {
         // shows none.
         status: (outcome.failure.is_none() || outcome.processed).then_some(outcome.status.as_u16()),
         headers: redact_headers(&parts.headers),
-        request_body: body_text(&body),
-        response_body: body_text(&outcome.body),
+        request_body: redacted_body_text(&body),
+        response_body: redacted_body_text(&outcome.body),
         notes: outcome.notes.clone(),
     });
     into_response(outcome)
