@@ -10,9 +10,9 @@ use super::core::{Engine, HandlerError};
 use super::mapping;
 use super::store::{InboxItem, RequestLink};
 
-/// IOP request states from which nothing more happens.
-pub(crate) const TERMINAL_REQUEST: &[&str] =
-    &["completed", "candidate_declined", "expired", "cancelled"];
+/// Seconds before re-checking an application whose read disagreed with its webhook: longer
+/// than a read replica usually lags, short enough that a candidate waits for nothing.
+const RECHECK_AFTER_SECS: i64 = 60;
 
 /// What an application's current state asks of the IOP.
 struct Desired {
@@ -46,7 +46,14 @@ impl Engine {
                 let id = as_i64(payload.pointer("/application/id"))
                     .ok_or_else(|| missing("application.id"))?;
                 let notified = instant(payload.pointer("/application/last_activity_at"));
-                self.sync_application_notified(id, Some(item.id), notified).await
+                self.sync_application_notified(id, Some(item.id), notified, Some((item, &payload)))
+                    .await
+            }
+            // Our own follow-up of a webhook whose re-read disagreed with it (see below).
+            "application_recheck" => {
+                let id = as_i64(payload.pointer("/application/id"))
+                    .ok_or_else(|| missing("application.id"))?;
+                self.sync_application(id, Some(item.id)).await
             }
             "delete_application" => {
                 let id = as_i64(payload.get("id")).ok_or_else(|| missing("id"))?;
@@ -77,6 +84,47 @@ impl Engine {
         }
     }
 
+    /// A read taken in the same instant as the change a webhook announces cannot be told from a
+    /// lagging one by its timestamp. When the application read back disagrees with the webhook
+    /// (another stage or status), the engine has acted on the read; it also schedules one
+    /// re-check a minute later, which converges on whatever is true by then.
+    async fn recheck_if_read_disagrees(
+        &self,
+        application_id: i64,
+        read: &Value,
+        item: &InboxItem,
+        payload: &Value,
+    ) -> Result<(), HandlerError> {
+        let claimed_stage =
+            payload.pointer("/application/current_stage/name").and_then(Value::as_str);
+        let claimed_status = match payload.pointer("/application/status").and_then(Value::as_str) {
+            Some("active") => Some("in_process"),
+            other => other,
+        };
+        let read_stage = read.get("stage_name").and_then(Value::as_str);
+        let read_status = read.get("status").and_then(Value::as_str);
+        let stage_differs = claimed_stage.is_some()
+            && read_status == Some("in_process")
+            && claimed_stage != read_stage;
+        let status_differs = claimed_status.is_some() && claimed_status != read_status;
+        if !(stage_differs || status_differs) {
+            return Ok(());
+        }
+        let due = self.clock.now() + chrono::Duration::seconds(RECHECK_AFTER_SECS);
+        let body = json!({"action": "application_recheck", "payload": {"application": {"id": application_id}}});
+        let event_id = format!("recheck:{}", item.event_id);
+        self.store
+            .enqueue(
+                super::store::Source::Greenhouse,
+                &event_id,
+                "application_recheck",
+                &body.to_string(),
+                due,
+            )
+            .await?;
+        self.audit(Some(item.id), "recheck_scheduled", format!("application {application_id}: the read disagrees with the webhook; re-checking in {RECHECK_AFTER_SECS} s")).await
+    }
+
     /// Converges the IOP on the application's current state: at most one open scheduling
     /// request, and only for the stage it stands in when a trigger rule names that stage.
     #[tracing::instrument(skip(self, item))]
@@ -85,21 +133,21 @@ impl Engine {
         application_id: i64,
         item: Option<i64>,
     ) -> Result<(), HandlerError> {
-        self.sync_application_notified(application_id, item, None).await
+        self.sync_application_notified(application_id, item, None, None).await
     }
 
     /// As [`Self::sync_application`], for a webhook that announced a change at `notified`. A
     /// read replica may answer with the application as it was before that change; acting on it
     /// would lose the change (no later webhook comes), so a read older than the notification
     /// is retried.
-    /// TODO(correctness): a read stamped in the same instant as the change cannot be told from
-    /// it (`scenarios/pending/greenhouse-stale-read-after-move.yaml`); re-check the
-    /// application a minute later when the read disagrees with the webhook.
+    /// A read stamped in the same instant cannot be told from a lagging one; for those the
+    /// engine schedules a re-check when the read disagrees with the webhook.
     async fn sync_application_notified(
         &self,
         application_id: i64,
         item: Option<i64>,
         notified: Option<DateTime<Utc>>,
+        webhook: Option<(&InboxItem, &Value)>,
     ) -> Result<(), HandlerError> {
         let application = self.greenhouse.get("applications", application_id).await?;
         if let (Some(app), Some(notified)) = (&application, notified)
@@ -112,6 +160,9 @@ impl Engine {
                 ),
                 retry_after: None,
             });
+        }
+        if let (Some(app), Some((event, payload))) = (&application, webhook) {
+            self.recheck_if_read_disagrees(application_id, app, event, payload).await?;
         }
         let desired = match &application {
             Some(app) => self.desired_request(app).await?,
@@ -317,20 +368,15 @@ impl Engine {
         reason: &str,
         item: Option<i64>,
     ) -> Result<(), HandlerError> {
-        let path = format!("/v1/scheduling_requests/{}", link.request_id);
-        let current = self.iop.get(&path).await?;
-        let status = current
-            .as_ref()
-            .and_then(|r| r.get("status"))
-            .and_then(Value::as_str)
-            .unwrap_or("cancelled");
-        if !TERMINAL_REQUEST.contains(&status) {
-            let body = json!({"reason": reason, "cancel_interviews": true});
-            let key = format!("cancel:{}", link.request_id);
-            match self.iop.post(&format!("{path}/cancel"), &body, &key).await {
-                Ok(_) | Err(crate::transport::ApiError::Permanent { status: 409, .. }) => {}
-                Err(other) => return Err(other.into()),
-            }
+        // Cancel without reading first: a lagging read could call our own new request unknown
+        // or still open. The IOP answers 409 for a request already ended, which is as good.
+        let path = format!("/v1/scheduling_requests/{}/cancel", link.request_id);
+        let body = json!({"reason": reason, "cancel_interviews": true});
+        let key = format!("cancel:{}", link.request_id);
+        match self.iop.post(&path, &body, &key).await {
+            // 404 on a write is not a lagging read: the request is gone, nothing to cancel.
+            Ok(_) | Err(crate::transport::ApiError::Permanent { status: 404 | 409, .. }) => {}
+            Err(other) => return Err(other.into()),
         }
         let closed = RequestLink { status: "closed".into(), ..link.clone() };
         self.store.put_request_link(&closed, self.clock.now()).await?;

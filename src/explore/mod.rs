@@ -84,6 +84,11 @@ pub enum Action {
         times: u8,
         timeout: bool,
     },
+    /// Reads on one side lag `secs` of virtual time behind writes from now on.
+    StaleReads {
+        greenhouse: bool,
+        secs: u8,
+    },
     ClearFaults,
     RestartEngine,
 }
@@ -107,6 +112,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::DuplicateAndReorderIopWebhooks),
         1 => (1u8..4, any::<bool>()).prop_map(|(times, status_429)| Action::GreenhouseErrors { times, status_429 }),
         1 => (1u8..4, any::<bool>()).prop_map(|(times, timeout)| Action::IopErrors { times, timeout }),
+        1 => (any::<bool>(), 5u8..60).prop_map(|(greenhouse, secs)| Action::StaleReads { greenhouse, secs }),
         1 => Just(Action::ClearFaults),
         1 => Just(Action::RestartEngine),
     ]
@@ -208,6 +214,10 @@ fn step(action: &Action) -> String {
             let kind = if *timeout { "timeout" } else { "status_503" };
             format!("faults: {{ iop: {{ api: [{{ kind: {kind}, times: {times} }}] }} }}")
         }
+        Action::StaleReads { greenhouse, secs } => {
+            let side = if *greenhouse { "greenhouse" } else { "iop" };
+            format!("faults: {{ {side}: {{ stale_read_secs: {secs} }} }}")
+        }
         Action::ClearFaults => "faults: { greenhouse: {}, iop: {} }".into(),
         Action::RestartEngine => "engine: restart".into(),
     }
@@ -290,6 +300,7 @@ mod tests {
             Action::DuplicateAndReorderIopWebhooks,
             Action::GreenhouseErrors { times: 2, status_429: true },
             Action::IopErrors { times: 1, timeout: true },
+            Action::StaleReads { greenhouse: true, secs: 30 },
             Action::ClearFaults,
             Action::RestartEngine,
         ];
