@@ -192,6 +192,22 @@ impl Engine {
         self.open_request(&application, &desired, entry, item).await
     }
 
+    /// The job interview stage an application stands in, from its current application-stage
+    /// row (v3's `stage_id` may be the row's id rather than the stage's).
+    pub(crate) async fn current_job_stage(
+        &self,
+        application_id: i64,
+    ) -> Result<Option<i64>, HandlerError> {
+        let rows = self
+            .greenhouse
+            .list(
+                "application_stages",
+                &[("application_ids", application_id.to_string()), ("current", "true".into())],
+            )
+            .await?;
+        Ok(rows.first().and_then(|row| as_i64(row.get("job_interview_stage_id"))))
+    }
+
     async fn desired_request(&self, application: &Value) -> Result<Option<Desired>, HandlerError> {
         let status = application.get("status").and_then(Value::as_str).unwrap_or_default();
         let prospect = application.get("prospect").and_then(Value::as_bool).unwrap_or(false);
@@ -205,16 +221,7 @@ impl Engine {
         let stage_name =
             application.get("stage_name").and_then(Value::as_str).unwrap_or_default().to_owned();
 
-        // v3's `stage_id` may be the application-stage row; the current row names the job stage.
-        let rows = self
-            .greenhouse
-            .list(
-                "application_stages",
-                &[("application_ids", application_id.to_string()), ("current", "true".into())],
-            )
-            .await?;
-        let stage_id = match rows.first().and_then(|row| as_i64(row.get("job_interview_stage_id")))
-        {
+        let stage_id = match self.current_job_stage(application_id).await? {
             Some(id) => id,
             None => {
                 let stages = self

@@ -243,14 +243,7 @@ impl Engine {
         if !matches!(status, "in_process" | "active") {
             return Ok(false);
         }
-        let rows = self
-            .greenhouse
-            .list(
-                "application_stages",
-                &[("application_ids", link.application_id.to_string()), ("current", "true".into())],
-            )
-            .await?;
-        Ok(match rows.first().and_then(|r| gh_id(r, "/job_interview_stage_id")) {
+        Ok(match self.current_job_stage(link.application_id).await? {
             Some(stage_id) => stage_id == link.stage_id,
             None => str_of(&application, "stage_name").eq_ignore_ascii_case(&link.stage_name),
         })

@@ -22,7 +22,9 @@ pub const INVARIANTS: &[&str] = &[
     "feedback_recorded_once",
 ];
 
-const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
+/// IOP request states from which nothing more happens.
+pub(crate) const TERMINAL_REQUEST: &[&str] =
+    &["completed", "candidate_declined", "expired", "cancelled"];
 
 /// Everything the invariants read, taken once after the last step.
 pub struct FinalState<'a> {
@@ -376,55 +378,62 @@ mod tests {
 
     #[test]
     fn each_invariant_fires_on_the_breakage_it_names() {
+        // Every invariant in the list must fire below, so none is a name without a check.
+        let mut seen = std::collections::BTreeSet::new();
+        let fires =
+            |seen: &mut std::collections::BTreeSet<String>, found: Vec<String>, name: &str| {
+                assert!(found.contains(&name.to_owned()), "{name} did not fire: {found:?}");
+                seen.insert(name.to_owned());
+            };
         let (gh, iop) = healthy();
         let none = json!([]);
 
         let mut dup = gh.clone();
         dup["interviews"] = json!([{"id": 7, "external_event_id": "int_1"}, {"id": 8, "external_event_id": "int_1"}]);
-        assert!(run(&dup, &iop, &none, &none, 0).contains(&"no_duplicate_interviews".to_owned()));
+        fires(&mut seen, run(&dup, &iop, &none, &none, 0), "no_duplicate_interviews");
 
         let mut two = iop.clone();
         two["scheduling_requests"] = json!([
             {"id": "sreq_1", "status": "scheduled", "external_refs": {"greenhouse": {"application_id": 1, "stage_id": 20}}},
             {"id": "sreq_2", "status": "pending", "external_refs": {"greenhouse": {"application_id": 1, "stage_id": 20}}}
         ]);
-        assert!(run(&gh, &two, &none, &none, 0).contains(&"no_duplicate_requests".to_owned()));
+        fires(&mut seen, run(&gh, &two, &none, &none, 0), "no_duplicate_requests");
 
         let mut moved = gh.clone();
         moved["application_stages"] =
             json!([{"application_id": 1, "job_interview_stage_id": 30, "current": true}]);
-        assert!(
-            run(&moved, &iop, &none, &none, 0)
-                .contains(&"nothing_open_for_departed_application".to_owned())
+        fires(
+            &mut seen,
+            run(&moved, &iop, &none, &none, 0),
+            "nothing_open_for_departed_application",
         );
         let mut rejected = gh.clone();
         rejected["applications"] = json!([{"id": 1, "status": "rejected"}]);
-        assert!(
-            run(&rejected, &iop, &none, &none, 0)
-                .contains(&"nothing_open_for_departed_application".to_owned())
+        fires(
+            &mut seen,
+            run(&rejected, &iop, &none, &none, 0),
+            "nothing_open_for_departed_application",
         );
 
         let mut unmirrored = gh.clone();
         unmirrored["interviews"] = json!([]);
-        assert!(
-            run(&unmirrored, &iop, &none, &none, 0).contains(&"interviews_mirrored".to_owned())
-        );
+        fires(&mut seen, run(&unmirrored, &iop, &none, &none, 0), "interviews_mirrored");
         let mut cancelled = iop.clone();
         cancelled["interviews"] = json!([{"id": "int_1", "status": "cancelled"}]);
-        assert!(run(&gh, &cancelled, &none, &none, 0).contains(&"interviews_mirrored".to_owned()));
+        fires(&mut seen, run(&gh, &cancelled, &none, &none, 0), "interviews_mirrored");
 
         let retired = json!([{"method": "GET", "path": "/v1/candidates", "status": 404, "notes": ["retired_api"]}]);
-        assert!(run(&gh, &iop, &retired, &none, 0).contains(&"no_retired_api_calls".to_owned()));
+        fires(&mut seen, run(&gh, &iop, &retired, &none, 0), "no_retired_api_calls");
 
         let refused = json!([{"method": "GET", "path": "/v3/applications", "status": 429}]);
-        assert!(run(&gh, &iop, &refused, &none, 0).contains(&"rate_limit_kept".to_owned()));
+        fires(&mut seen, run(&gh, &iop, &refused, &none, 0), "rate_limit_kept");
         let injected = json!([{"method": "GET", "path": "/v3/applications", "status": 429, "notes": ["fault:status_429"]}]);
         assert!(!run(&gh, &iop, &injected, &none, 0).contains(&"rate_limit_kept".to_owned()));
 
-        assert!(run(&gh, &iop, &none, &none, 3).contains(&"nothing_lost".to_owned()));
+        fires(&mut seen, run(&gh, &iop, &none, &none, 3), "nothing_lost");
 
         let dead = json!([{"reason": "POST /v3/interviews answered 422"}]);
-        assert!(run(&gh, &iop, &none, &dead, 0).contains(&"no_unexpected_dead_letters".to_owned()));
+        fires(&mut seen, run(&gh, &iop, &none, &dead, 0), "no_unexpected_dead_letters");
 
         // An application entering Onsite (a trigger stage) after its last request.
         let mut onsite = gh.clone();
@@ -434,9 +443,7 @@ mod tests {
         onsite["application_stages"] = json!([{"application_id": 1, "job_interview_stage_id": 20, "current": true, "entered_at": "2026-11-03T09:00:00.000Z"}]);
         let mut old = iop.clone();
         old["scheduling_requests"][0]["created_at"] = json!("2026-11-02T09:00:00Z");
-        assert!(
-            run(&onsite, &old, &none, &none, 0).contains(&"request_for_trigger_stage".to_owned())
-        );
+        fires(&mut seen, run(&onsite, &old, &none, &none, 0), "request_for_trigger_stage");
         old["scheduling_requests"][0]["created_at"] = json!("2026-11-03T09:00:01Z");
         assert!(
             !run(&onsite, &old, &none, &none, 0).contains(&"request_for_trigger_stage".to_owned())
@@ -444,22 +451,14 @@ mod tests {
 
         let mut feedback = iop.clone();
         feedback["feedback"] = json!([{"id": "fb_1", "status": "submitted", "external_refs": {"greenhouse": {"application_id": 1}}}]);
-        assert!(
-            run(&gh, &feedback, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
-        );
+        fires(&mut seen, run(&gh, &feedback, &none, &none, 0), "feedback_recorded_once");
         let mut twice = gh.clone();
         twice["scorecards"] = json!([{"id": 1, "application_id": 1}]);
         assert!(
             !run(&twice, &feedback, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
         );
-    }
-
-    #[test]
-    fn every_invariant_has_a_name_in_the_list() {
-        for name in
-            ["no_duplicate_interviews", "rate_limit_kept", "nothing_lost", "interviews_mirrored"]
-        {
-            assert!(INVARIANTS.contains(&name));
-        }
+        let all: std::collections::BTreeSet<String> =
+            INVARIANTS.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(seen, all, "an invariant has no breakage test");
     }
 }

@@ -13,7 +13,7 @@ use crate::mock::common::ActionOutcome;
 use crate::mock::greenhouse::control::{Action as GhAction, TypedValue};
 use crate::mock::iop::control::{Action as IopAction, Slot};
 
-const TERMINAL_REQUEST: &[&str] = &["completed", "candidate_declined", "expired", "cancelled"];
+use super::invariants::TERMINAL_REQUEST;
 
 fn ids_of<'a>(ids: &'a Ids, name: &str) -> Result<&'a super::expect::CandidateIds, String> {
     ids.candidates.get(name).ok_or_else(|| format!("unknown candidate `{name}`"))
