@@ -376,8 +376,10 @@ impl Engine {
             "Candidate declined scheduling for {} through the interview scheduling platform. Reason: {reason}",
             link.stage_name
         );
-        // TODO(correctness): a crash between this note and the link update writes the note twice.
-        self.add_note(link.candidate_id, link.application_id, &body).await?;
+        // A crash (or a timed-out write) between this note and the link update retries the
+        // event; the reference lets the retry find the note instead of writing it again.
+        let reference = format!("decline {request_id}");
+        self.add_note_once(link.candidate_id, link.application_id, &body, &reference).await?;
         if self.config.policies.on_decline == OutcomePolicy::Reject {
             self.reject_application(link.application_id, "candidate declined").await?;
         }
@@ -410,7 +412,10 @@ impl Engine {
                 .await;
         };
         let body = format!("Candidate did not show up for {}.", str_of(&interview, "title"));
-        self.add_note(link.candidate_id, link.application_id, &body).await?;
+        // One note per no-show marking: the event's version tells a repeat of this marking
+        // (a retry, a replayed event) from a new one after a revert.
+        let reference = format!("no-show {interview_id} v{version}");
+        self.add_note_once(link.candidate_id, link.application_id, &body, &reference).await?;
         if self.config.policies.on_no_show == OutcomePolicy::Reject {
             self.reject_application(link.application_id, "no-show").await?;
         }
@@ -484,7 +489,7 @@ impl Engine {
                 "notes": notes,
                 "interviewed_at": feedback.get("interviewed_at"),
             });
-            ("scorecard", self.greenhouse.write(Method::POST, "/v3/scorecards", Some(&body)).await?)
+            ("scorecard", self.add_scorecard_once(&body).await?)
         } else {
             // TODO(fidelity): Harvest v3 has no documented scorecard update, so an edit after
             // submission is recorded as a note.
@@ -497,7 +502,8 @@ impl Engine {
             let body = format!(
                 "Interview feedback {verb} by {name}: recommendation {recommendation}. {notes}"
             );
-            ("note", self.add_note(candidate_id, application_id, &body).await?)
+            let reference = format!("feedback {feedback_id} v{version}");
+            ("note", self.add_note_once(candidate_id, application_id, &body, &reference).await?)
         };
         let gh_record_id = gh_record.get("id").and_then(Value::as_i64).unwrap_or_default();
         self.store
@@ -535,16 +541,63 @@ impl Engine {
         Ok(object)
     }
 
-    async fn add_note(
+    /// Posts a scorecard unless the interviewer already has one on this application for the
+    /// same interview time. Scorecards take no idempotency key either; one interviewer scores
+    /// one interview once, so (application, interviewer, interviewed_at) identifies it, and a
+    /// retry after a write that timed out once stored finds it instead of adding a second.
+    async fn add_scorecard_once(&self, body: &Value) -> Result<Value, HandlerError> {
+        let instant = |v: &Value| {
+            v.get("interviewed_at")
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp())
+        };
+        let mut filters = vec![("application_ids", body["application_id"].to_string())];
+        if let Some(interviewer) = body.get("interviewer_id").and_then(Value::as_i64) {
+            filters.push(("interviewer_ids", interviewer.to_string()));
+        }
+        let wanted = instant(body);
+        let existing = self
+            .greenhouse
+            .list("scorecards", &filters)
+            .await?
+            .into_iter()
+            .find(|card| wanted.is_some() && instant(card) == wanted);
+        match existing {
+            Some(card) => Ok(card),
+            None => Ok(self.greenhouse.write(Method::POST, "/v3/scorecards", Some(body)).await?),
+        }
+    }
+
+    /// Adds a note on the application unless one carrying `reference` is already there.
+    ///
+    /// Greenhouse notes take no idempotency key and carry no external id, so the engine marks
+    /// its notes with a reference (`[ref: …]` at the end of the body) and looks for it before
+    /// writing: a retry after a write that timed out once Greenhouse had stored it, or after a
+    /// crash before the engine recorded the note, finds the first note instead of adding a
+    /// second. TODO(correctness): a notes list that lags behind the write (a stale read) can
+    /// still miss the first note within that lag.
+    async fn add_note_once(
         &self,
         candidate_id: i64,
         application_id: i64,
         body: &str,
+        reference: &str,
     ) -> Result<Value, HandlerError> {
+        let marker = format!("[ref: {reference}]");
+        let existing = self
+            .greenhouse
+            .list("notes", &[("application_ids", application_id.to_string())])
+            .await?
+            .into_iter()
+            .find(|note| str_of(note, "body").contains(&marker));
+        if let Some(note) = existing {
+            return Ok(note);
+        }
         let note = json!({
             "candidate_id": candidate_id,
             "application_id": application_id,
-            "body": body,
+            "body": format!("{body} {marker}"),
             "visibility": "public",
             "note_type": "NOTE",
             "user_id": self.config.greenhouse.acting_user_id,
