@@ -3,7 +3,7 @@
 //!
 //! Every error names the file, the line when known, and the field.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +154,16 @@ pub struct MappingSection {
     /// Minutes for interviews whose job interview has no duration.
     #[serde(default = "default_duration")]
     pub default_duration_minutes: u32,
+    /// Greenhouse custom fields copied to the IOP, each with its type and transform.
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldRule>,
+    /// Stage (name, case-insensitive, or id written as digits) → IOP workflow key, sent as the
+    /// scheduling request's `workflow`.
+    #[serde(default)]
+    pub stage_workflows: BTreeMap<String, String>,
+    /// How Greenhouse users and IOP users are matched (interviewer pools, interviewers).
+    #[serde(default)]
+    pub interviewers: InterviewerMatching,
 }
 
 impl Default for MappingSection {
@@ -162,7 +172,136 @@ impl Default for MappingSection {
             email_type_preference: default_email_preference(),
             default_timezone: default_timezone(),
             default_duration_minutes: default_duration(),
+            custom_fields: Vec::new(),
+            stage_workflows: BTreeMap::new(),
+            interviewers: InterviewerMatching::default(),
         }
+    }
+}
+
+impl MappingSection {
+    /// The workflow for a stage: a rule naming its id wins over one naming it by name.
+    pub fn workflow_for(&self, stage_id: i64, stage_name: &str) -> Option<&str> {
+        let by_id = self.stage_workflows.get(&stage_id.to_string());
+        let by_name = || {
+            self.stage_workflows
+                .iter()
+                .find(|(stage, _)| stage.trim().eq_ignore_ascii_case(stage_name.trim()))
+                .map(|(_, workflow)| workflow)
+        };
+        by_id.or_else(by_name).map(String::as_str)
+    }
+}
+
+/// One custom field copied from Greenhouse to the IOP. `type` and `transform` are kept as the
+/// author wrote them so `engine check` can point at a misspelling; [`Self::field_type`] and
+/// [`Self::transform`] read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldRule {
+    /// `candidate.custom_fields.<name_key>` or `application.custom_fields.<name_key>`.
+    pub from: String,
+    /// `candidate.custom_fields.<key>` or `scheduling_request.custom_fields.<key>`.
+    pub to: String,
+    /// The Greenhouse `value_type`: `short_text`, `yes_no`, `currency`, ….
+    #[serde(rename = "type")]
+    pub field_type: String,
+    #[serde(default = "no_transform")]
+    pub transform: String,
+    /// A missing or ill-typed value fails the sync instead of skipping the field.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// Where a custom-field rule reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldSource {
+    Candidate,
+    Application,
+}
+
+/// Where a custom-field rule writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldTarget {
+    Candidate,
+    SchedulingRequest,
+}
+
+impl CustomFieldRule {
+    pub fn field_type(&self) -> Option<super::field_types::FieldType> {
+        super::field_types::FieldType::parse(self.field_type.trim())
+    }
+
+    pub fn transform(&self) -> Option<super::field_types::Transform> {
+        super::field_types::Transform::parse(self.transform.trim())
+    }
+
+    /// The record and custom-field key `from` names, if it names one.
+    pub fn source(&self) -> Option<(FieldSource, &str)> {
+        let (record, key) = custom_field_path(&self.from)?;
+        match record {
+            "candidate" => Some((FieldSource::Candidate, key)),
+            "application" => Some((FieldSource::Application, key)),
+            _ => None,
+        }
+    }
+
+    /// The IOP record and key `to` names, if it names one.
+    pub fn target(&self) -> Option<(FieldTarget, &str)> {
+        let (record, key) = custom_field_path(&self.to)?;
+        match record {
+            "candidate" => Some((FieldTarget::Candidate, key)),
+            "scheduling_request" => Some((FieldTarget::SchedulingRequest, key)),
+            _ => None,
+        }
+    }
+}
+
+/// `<record>.custom_fields.<key>` → (record, key), the key non-empty and without dots.
+fn custom_field_path(path: &str) -> Option<(&str, &str)> {
+    let (record, rest) = path.trim().split_once('.')?;
+    let key = rest.strip_prefix("custom_fields.")?;
+    (!key.is_empty() && !key.contains('.')).then_some((record, key))
+}
+
+/// How a Greenhouse user is found among IOP users: by the Greenhouse user id in the IOP
+/// user's `external_refs.greenhouse.user_id`, then (when `match_by_email`) by e-mail, an
+/// address listed in `email_aliases` standing for its IOP twin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterviewerMatching {
+    #[serde(default = "yes")]
+    pub match_by_email: bool,
+    /// Greenhouse e-mail → the IOP e-mail of the same person (compared case-insensitively).
+    #[serde(default)]
+    pub email_aliases: BTreeMap<String, String>,
+}
+
+impl Default for InterviewerMatching {
+    fn default() -> Self {
+        Self { match_by_email: true, email_aliases: BTreeMap::new() }
+    }
+}
+
+impl InterviewerMatching {
+    /// The IOP e-mail of a Greenhouse address.
+    pub fn iop_email(&self, greenhouse_email: &str) -> String {
+        let wanted = greenhouse_email.trim().to_lowercase();
+        self.email_aliases
+            .iter()
+            .find(|(gh, _)| gh.trim().eq_ignore_ascii_case(&wanted))
+            .map(|(_, iop)| iop.trim().to_lowercase())
+            .unwrap_or(wanted)
+    }
+
+    /// The Greenhouse e-mail of an IOP address (the aliases read backwards).
+    pub fn greenhouse_email(&self, iop_email: &str) -> String {
+        let wanted = iop_email.trim().to_lowercase();
+        self.email_aliases
+            .iter()
+            .find(|(_, iop)| iop.trim().eq_ignore_ascii_case(&wanted))
+            .map(|(gh, _)| gh.trim().to_lowercase())
+            .unwrap_or(wanted)
     }
 }
 
@@ -440,6 +579,12 @@ fn default_timezone() -> String {
 }
 fn default_duration() -> u32 {
     45
+}
+fn no_transform() -> String {
+    "none".into()
+}
+fn yes() -> bool {
+    true
 }
 fn note_only() -> OutcomePolicy {
     OutcomePolicy::NoteOnly

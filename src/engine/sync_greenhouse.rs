@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::config::TriggerAction;
+use super::config::{FieldTarget, TriggerAction};
 use super::core::{Engine, HandlerError};
 use super::mapping;
 use super::store::{InboxItem, RequestLink};
@@ -273,7 +273,9 @@ impl Engine {
             self.greenhouse.get("candidates", candidate_id).await?.ok_or_else(|| {
                 HandlerError::Permanent(format!("candidate {candidate_id} not found in Greenhouse"))
             })?;
-        let iop_candidate = self.upsert_candidate(&candidate, candidate_id).await?;
+        let custom = self.custom_fields(&candidate, Some(application), item).await?;
+        let iop_candidate =
+            self.upsert_candidate(&candidate, candidate_id, custom.candidate).await?;
         let iop_candidate_id =
             iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
@@ -289,23 +291,26 @@ impl Engine {
             )
         };
         job_interviews.sort_by_key(order);
-        // TODO(correctness): map each interview's default interviewers (interview_kits →
-        // default_interviewers → IOP users by Greenhouse id) into `interviewer_pool`.
+        let pools = self.interviewer_pools(&job_interviews, item).await?;
         let interviews_requested: Vec<Value> = job_interviews
             .iter()
             .map(|ji| {
                 let duration = ji.get("duration").and_then(Value::as_u64).map(|d| d as u32);
-                json!({
+                let mut requested = json!({
                     "name": ji.get("name").and_then(Value::as_str).unwrap_or("Interview"),
                     "duration_minutes": duration.unwrap_or(self.config.mapping.default_duration_minutes),
                     "external_refs": {"greenhouse": {"interview_id": ji.get("id")}},
-                })
+                });
+                if let Some(pool) = as_i64(ji.get("id")).and_then(|id| pools.get(&id)) {
+                    requested["interviewer_pool"] = json!(pool);
+                }
+                requested
             })
             .collect();
 
         let client_reference =
             format!("gh:app:{application_id}:stage:{}:{entry}", desired.stage_id);
-        let body = json!({
+        let mut body = json!({
             "candidate_id": iop_candidate_id,
             "client_reference": client_reference,
             "mode": desired.mode,
@@ -316,6 +321,15 @@ impl Engine {
             }},
             "interviews_requested": interviews_requested,
         });
+        // Sent only when configured, so an IOP without these fields is not asked for them.
+        if let Some(workflow) =
+            self.config.mapping.workflow_for(desired.stage_id, &desired.stage_name)
+        {
+            body["workflow"] = json!(workflow);
+        }
+        if self.maps_custom_fields(FieldTarget::SchedulingRequest) {
+            body["custom_fields"] = Value::Object(custom.scheduling_request);
+        }
         let request_id =
             match self.iop.post("/v1/scheduling_requests", &body, &client_reference).await {
                 Ok(created) => {
@@ -357,13 +371,41 @@ impl Engine {
         .await
     }
 
-    /// Upserts the IOP copy of a Greenhouse candidate, keyed by the Greenhouse id.
+    /// The configured custom fields of a candidate (and application), with an audit entry per
+    /// optional field skipped for a value of the wrong type.
+    async fn custom_fields(
+        &self,
+        candidate: &Value,
+        application: Option<&Value>,
+        item: Option<i64>,
+    ) -> Result<mapping::MappedCustomFields, HandlerError> {
+        let rules = &self.config.mapping.custom_fields;
+        let mapped = mapping::custom_fields_to_iop(rules, candidate, application)?;
+        for skipped in &mapped.skipped {
+            self.audit(item, "custom_field_skipped", skipped.clone()).await?;
+        }
+        Ok(mapped)
+    }
+
+    /// Whether any custom-field rule writes to `target`.
+    fn maps_custom_fields(&self, target: FieldTarget) -> bool {
+        let rules = &self.config.mapping.custom_fields;
+        rules.iter().any(|r| r.target().is_some_and(|(t, _)| t == target))
+    }
+
+    /// Upserts the IOP copy of a Greenhouse candidate, keyed by the Greenhouse id. The
+    /// candidate's custom fields are sent only when some rule maps them (the upsert replaces
+    /// them all).
     async fn upsert_candidate(
         &self,
         candidate: &Value,
         candidate_id: i64,
+        custom_fields: serde_json::Map<String, Value>,
     ) -> Result<Value, HandlerError> {
-        let body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
+        let mut body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
+        if self.maps_custom_fields(FieldTarget::Candidate) {
+            body["custom_fields"] = Value::Object(custom_fields);
+        }
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
     }
@@ -412,7 +454,8 @@ impl Engine {
         let Some(candidate) = self.greenhouse.get("candidates", candidate_id).await? else {
             return self.cancel_for_candidate(candidate_id, "other", item).await;
         };
-        self.upsert_candidate(&candidate, candidate_id).await?;
+        let custom = self.custom_fields(&candidate, None, item).await?;
+        self.upsert_candidate(&candidate, candidate_id, custom.candidate).await?;
         self.audit(item, "candidate_updated", format!("candidate {candidate_id}: IOP copy updated"))
             .await
     }

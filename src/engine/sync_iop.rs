@@ -344,7 +344,11 @@ impl Engine {
                 known.insert(user_id.to_owned(), gh);
             }
         }
-        Ok(mapping::interviewers_to_greenhouse(interview, |u| known.get(u).copied()))
+        Ok(mapping::interviewers_to_greenhouse(
+            interview,
+            |u| known.get(u).copied(),
+            &self.config.mapping.interviewers,
+        ))
     }
 
     async fn on_declined(

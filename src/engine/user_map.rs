@@ -1,0 +1,128 @@
+//! Greenhouse users → IOP users, for the interviewer pools of a scheduling request. The
+//! matching itself is pure ([`mapping::iop_user_for`]); this file fetches what it needs: each
+//! job interview's default interviewers (interview kit → default interviewers), then the IOP
+//! user linked to each Greenhouse user, and only when none is, the Greenhouse user's e-mail
+//! addresses and the IOP users holding them.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::core::{Engine, HandlerError};
+use super::mapping;
+
+/// Harvest id-array filters take at most this many ids.
+const IDS_PER_FILTER: usize = 50;
+
+fn as_i64(value: Option<&Value>) -> Option<i64> {
+    value.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+}
+
+impl Engine {
+    /// The `interviewer_pool` of each job interview (by its id), from its default interviewers.
+    /// Greenhouse users no IOP user stands for are left out, with an audit entry.
+    pub(crate) async fn interviewer_pools(
+        &self,
+        job_interviews: &[Value],
+        item: Option<i64>,
+    ) -> Result<BTreeMap<i64, Vec<String>>, HandlerError> {
+        let ids: Vec<i64> = job_interviews.iter().filter_map(|ji| as_i64(ji.get("id"))).collect();
+        let kits = self.list_by_ids("interview_kits", "job_interview_ids", &ids).await?;
+        let kit_to_interview: BTreeMap<i64, i64> = kits
+            .iter()
+            .filter_map(|k| Some((as_i64(k.get("id"))?, as_i64(k.get("job_interview_id"))?)))
+            .collect();
+        if kit_to_interview.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let kit_ids: Vec<i64> = kit_to_interview.keys().copied().collect();
+        let mut rows =
+            self.list_by_ids("default_interviewers", "interview_kit_ids", &kit_ids).await?;
+        // Harvest lists newest first; a kit's defaults keep the order they were added in.
+        rows.sort_by_key(|row| as_i64(row.get("id")));
+        let defaults: Vec<(i64, i64)> = rows
+            .iter()
+            .filter_map(|row| {
+                let interview = kit_to_interview.get(&as_i64(row.get("interview_kit_id"))?)?;
+                Some((*interview, as_i64(row.get("user_id"))?))
+            })
+            .collect();
+
+        let mut resolved: BTreeMap<i64, Option<String>> = BTreeMap::new();
+        for &(_, gh_user_id) in &defaults {
+            if !resolved.contains_key(&gh_user_id) {
+                let found = self.iop_user_for(gh_user_id).await?;
+                resolved.insert(gh_user_id, found);
+            }
+        }
+        let (pools, unknown) =
+            mapping::interviewer_pools(&defaults, |u| resolved.get(&u).cloned().flatten());
+        if !unknown.is_empty() {
+            let list: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+            let detail = format!(
+                "interviewer pool: no active IOP user for Greenhouse user(s) {}; left out",
+                list.join(", ")
+            );
+            self.audit(item, "interviewer_unmatched", detail).await?;
+        }
+        Ok(pools)
+    }
+
+    /// The active IOP user standing for a Greenhouse user: by Greenhouse id, then by e-mail.
+    async fn iop_user_for(&self, gh_user_id: i64) -> Result<Option<String>, HandlerError> {
+        let matching = &self.config.mapping.interviewers;
+        let filter = ("external_ref.greenhouse.user_id", gh_user_id.to_string());
+        let linked = self.iop.list("/v1/users", &[filter]).await?;
+        if let Some(id) = mapping::iop_user_for(gh_user_id, &[], &linked, matching) {
+            return Ok(Some(id.to_owned()));
+        }
+        if !matching.match_by_email {
+            return Ok(None);
+        }
+        let Some(gh_user) = self.greenhouse.get("users", gh_user_id).await? else {
+            return Ok(None);
+        };
+        let emails = greenhouse_emails(&gh_user);
+        let mut candidates = Vec::new();
+        for email in &emails {
+            let address = matching.iop_email(email);
+            candidates.extend(self.iop.list("/v1/users", &[("email", address)]).await?);
+        }
+        Ok(mapping::iop_user_for(gh_user_id, &emails, &candidates, matching).map(str::to_owned))
+    }
+
+    /// A Harvest list filtered by an id-array parameter, in chunks Harvest accepts.
+    async fn list_by_ids(
+        &self,
+        collection: &str,
+        filter: &str,
+        ids: &[i64],
+    ) -> Result<Vec<Value>, HandlerError> {
+        let mut all = Vec::new();
+        for chunk in ids.chunks(IDS_PER_FILTER) {
+            let joined: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            all.extend(self.greenhouse.list(collection, &[(filter, joined.join(","))]).await?);
+        }
+        Ok(all)
+    }
+}
+
+/// A Greenhouse user's addresses: `primary_email` first, then `emails` (strings or
+/// `{value}` objects), without blanks or repeats.
+fn greenhouse_emails(user: &Value) -> Vec<String> {
+    let primary = user.get("primary_email").and_then(Value::as_str);
+    let others = user
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.as_str().or_else(|| e.get("value").and_then(Value::as_str)));
+    let mut emails: Vec<String> = Vec::new();
+    for email in primary.into_iter().chain(others) {
+        let email = email.trim().to_lowercase();
+        if !email.is_empty() && !emails.contains(&email) {
+            emails.push(email);
+        }
+    }
+    emails
+}
