@@ -280,8 +280,7 @@ impl Engine {
             iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         let mut job_interviews = self
-            .greenhouse
-            .list("job_interviews", &[("job_interview_stage_ids", desired.stage_id.to_string())])
+            .plan_list("job_interviews", "job_interview_stage_ids", desired.stage_id.to_string())
             .await?;
         // Harvest v3 lists by id, newest first; the interview plan's order is `sort_order`.
         let order = |ji: &Value| {

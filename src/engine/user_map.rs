@@ -4,8 +4,10 @@
 //! user linked to each Greenhouse user, and only when none is, the Greenhouse user's e-mail
 //! addresses and the IOP users holding them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::core::{Engine, HandlerError};
@@ -13,6 +15,37 @@ use super::mapping;
 
 /// Harvest id-array filters take at most this many ids.
 const IDS_PER_FILTER: usize = 50;
+
+/// Seconds an interview plan read stays fresh. A stage's job interviews, kits and default
+/// interviewers change when someone edits the job, rarely mid-morning; five minutes of reuse
+/// keeps a burst of stage moves (and a handler retried after a spent rate-limit window) from
+/// reading them again and again.
+const PLAN_TTL_SECS: i64 = 300;
+
+/// Harvest reads of interview plans (`job_interviews`, `interview_kits`,
+/// `default_interviewers`) by query, each with the time it was read.
+///
+/// Besides saving calls, the cache keeps a handler making progress under a tight rate limit:
+/// a handler is restarted from its first read when a window is spent, and one needing more
+/// reads than a window allows would otherwise never finish.
+#[derive(Default)]
+pub(crate) struct PlanCache {
+    entries: Mutex<HashMap<String, (DateTime<Utc>, Vec<Value>)>>,
+}
+
+impl PlanCache {
+    fn get(&self, key: &str, now: DateTime<Utc>) -> Option<Vec<Value>> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (at, rows) = entries.get(key)?;
+        (now - *at < Duration::seconds(PLAN_TTL_SECS)).then(|| rows.clone())
+    }
+
+    fn put(&self, key: String, now: DateTime<Utc>, rows: Vec<Value>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.retain(|_, (at, _)| now - *at < Duration::seconds(PLAN_TTL_SECS));
+        entries.insert(key, (now, rows));
+    }
+}
 
 fn as_i64(value: Option<&Value>) -> Option<i64> {
     value.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
@@ -91,7 +124,8 @@ impl Engine {
         Ok(mapping::iop_user_for(gh_user_id, &emails, &candidates, matching).map(str::to_owned))
     }
 
-    /// A Harvest list filtered by an id-array parameter, in chunks Harvest accepts.
+    /// An interview-plan list filtered by an id-array parameter, in chunks Harvest accepts,
+    /// each chunk from the plan cache when fresh.
     async fn list_by_ids(
         &self,
         collection: &str,
@@ -101,9 +135,26 @@ impl Engine {
         let mut all = Vec::new();
         for chunk in ids.chunks(IDS_PER_FILTER) {
             let joined: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-            all.extend(self.greenhouse.list(collection, &[(filter, joined.join(","))]).await?);
+            all.extend(self.plan_list(collection, filter, joined.join(",")).await?);
         }
         Ok(all)
+    }
+
+    /// `GET /v3/<collection>?<filter>=<value>` for interview-plan collections, through the
+    /// plan cache.
+    pub(crate) async fn plan_list(
+        &self,
+        collection: &str,
+        filter: &str,
+        value: String,
+    ) -> Result<Vec<Value>, HandlerError> {
+        let key = format!("{collection}?{filter}={value}");
+        if let Some(rows) = self.plans.get(&key, self.clock.now()) {
+            return Ok(rows);
+        }
+        let rows = self.greenhouse.list(collection, &[(filter, value)]).await?;
+        self.plans.put(key, self.clock.now(), rows.clone());
+        Ok(rows)
     }
 }
 
