@@ -30,8 +30,11 @@ const PLAN_TTL_SECS: i64 = 300;
 /// reads than a window allows would otherwise never finish.
 #[derive(Default)]
 pub(crate) struct PlanCache {
-    entries: Mutex<HashMap<String, (DateTime<Utc>, Vec<Value>)>>,
+    entries: Mutex<HashMap<String, ReadAt>>,
 }
+
+/// Rows as Harvest listed them, and when.
+type ReadAt = (DateTime<Utc>, Vec<Value>);
 
 impl PlanCache {
     fn get(&self, key: &str, now: DateTime<Utc>) -> Option<Vec<Value>> {
@@ -83,9 +86,8 @@ impl Engine {
 
         let mut resolved: BTreeMap<i64, Option<String>> = BTreeMap::new();
         for &(_, gh_user_id) in &defaults {
-            if !resolved.contains_key(&gh_user_id) {
-                let found = self.iop_user_for(gh_user_id).await?;
-                resolved.insert(gh_user_id, found);
+            if let std::collections::btree_map::Entry::Vacant(slot) = resolved.entry(gh_user_id) {
+                slot.insert(self.iop_user_for(gh_user_id).await?);
             }
         }
         let (pools, unknown) =
