@@ -531,10 +531,11 @@ fn describe_job(job: &JobRef) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const BASE: &str = "[greenhouse]
+    /// A minimal valid config (11 lines) that tests append to.
+    pub(crate) const BASE: &str = "[greenhouse]
 base_url = \"http://127.0.0.1:9\"
 token_url = \"http://127.0.0.1:9/token\"
 client_id_env = \"GH_ID\"

@@ -343,19 +343,7 @@ pub(crate) fn workflow_stages_against(
 #[cfg(test)]
 mod tests {
     use super::super::check::check_text;
-
-    const BASE: &str = "[greenhouse]
-base_url = \"http://127.0.0.1:9\"
-token_url = \"http://127.0.0.1:9/token\"
-client_id_env = \"GH_ID\"
-client_secret_env = \"GH_SECRET\"
-webhook_secret_envs = [\"GH_HOOK\"]
-
-[iop]
-base_url = \"http://127.0.0.1:9\"
-api_key_env = \"IOP_KEY\"
-webhook_secret_envs = [\"IOP_HOOK\"]
-";
+    use super::super::check::tests::BASE;
 
     fn problems(extra: &str) -> Vec<String> {
         let (config, problems) = check_text(&format!("{BASE}{extra}"), "e.toml");

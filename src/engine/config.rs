@@ -286,21 +286,23 @@ impl Default for InterviewerMatching {
 impl InterviewerMatching {
     /// The IOP e-mail of a Greenhouse address.
     pub fn iop_email(&self, greenhouse_email: &str) -> String {
-        let wanted = greenhouse_email.trim().to_lowercase();
-        self.email_aliases
-            .iter()
-            .find(|(gh, _)| gh.trim().eq_ignore_ascii_case(&wanted))
-            .map(|(_, iop)| iop.trim().to_lowercase())
-            .unwrap_or(wanted)
+        self.translate(greenhouse_email, true)
     }
 
     /// The Greenhouse e-mail of an IOP address (the aliases read backwards).
     pub fn greenhouse_email(&self, iop_email: &str) -> String {
-        let wanted = iop_email.trim().to_lowercase();
+        self.translate(iop_email, false)
+    }
+
+    /// `email` through the aliases (Greenhouse → IOP when `forward`), lower-cased; itself when
+    /// no alias names it.
+    fn translate(&self, email: &str, forward: bool) -> String {
+        let wanted = email.trim().to_lowercase();
         self.email_aliases
             .iter()
-            .find(|(_, iop)| iop.trim().eq_ignore_ascii_case(&wanted))
-            .map(|(gh, _)| gh.trim().to_lowercase())
+            .map(|(gh, iop)| if forward { (gh, iop) } else { (iop, gh) })
+            .find(|(from, _)| from.trim().eq_ignore_ascii_case(&wanted))
+            .map(|(_, to)| to.trim().to_lowercase())
             .unwrap_or(wanted)
     }
 }

@@ -213,6 +213,11 @@ async fn engine_without_a_subcommand_still_means_serve() {
     );
 }
 
+/// Asserts that the check printed `text`, showing everything it printed when not.
+fn says(run: &Checked, text: &str) {
+    assert!(run.stdout.contains(text), "expected {text:?} in:\n{}", run.stdout);
+}
+
 /// The 1-based line of the first line of `text` that contains `needle`.
 fn line_with(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap()
@@ -245,7 +250,7 @@ async fn a_transform_on_the_wrong_type_names_the_transforms_that_fit() {
     let expected = format!(
         ":{line}: mapping.custom_fields[0].transform: transform `phone` does not apply to a `yes_no` field; transforms for yes_no: none, yes_no_to_bool"
     );
-    assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    says(&run, &expected);
 }
 
 #[tokio::test]
@@ -266,22 +271,19 @@ async fn unknown_types_and_transforms_get_a_did_you_mean() {
     let run = check(&file, &env_for("UT_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     let type_line = line_with(&text, "single_selct");
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{type_line}: mapping.custom_fields[0].type: unknown type `single_selct`; did you mean `single_select`?"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(
-        run.stdout.contains("mapping.custom_fields[0].transform: unknown transform `lowercse`; did you mean `lowercase`?"),
-        "{}",
-        run.stdout
+    says(
+        &run,
+        "mapping.custom_fields[0].transform: unknown transform `lowercse`; did you mean `lowercase`?",
     );
-    assert!(
-        run.stdout.contains("mapping.custom_fields[1].type: unknown type `boolean`; Harvest calls a yes/no field `yes_no`"),
-        "{}",
-        run.stdout
+    says(
+        &run,
+        "mapping.custom_fields[1].type: unknown type `boolean`; Harvest calls a yes/no field `yes_no`",
     );
 }
 
@@ -309,12 +311,11 @@ async fn two_rules_for_one_iop_field_are_duplicates() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     let line =
         text.lines().enumerate().filter(|(_, l)| l.contains("seniority")).nth(1).unwrap().0 + 1;
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{line}: mapping.custom_fields[1].to: duplicates mapping.custom_fields[0] (same target `candidate.custom_fields.seniority`)"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
 }
 
@@ -330,12 +331,11 @@ async fn a_from_path_outside_custom_fields_is_refused_with_the_likely_path() {
     let run = check(&file, &env_for("FP_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     let line = line_with(&text, "from = \"candidate.level\"");
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{line}: mapping.custom_fields[0].from: `candidate.level` is not a custom-field path; did you mean `candidate.custom_fields.level`?"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
 }
 
@@ -391,29 +391,26 @@ async fn custom_fields_and_workflow_stages_are_checked_against_the_connected_gre
     let run = check(&file, &env_for("GC_")).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     let missing = line_with(&text, "from = \"candidate.custom_fields.seniority\"");
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{missing}: mapping.custom_fields[0].from: no candidate custom field `seniority` in the connected Greenhouse; did you mean `seniority_level`?"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
     let typed = line_with(&text, "type = \"short_text\"");
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{typed}: mapping.custom_fields[1].type: `relocate` is a `yes_no` field in the connected Greenhouse, not `short_text`; set type = \"yes_no\" and a transform for it (none, yes_no_to_bool)"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
     let stage = line_with(&text, "Onsight =");
-    assert!(
-        run.stdout.contains(&format!(
+    says(
+        &run,
+        &format!(
             ":{stage}: mapping.stage_workflows.Onsight: no stage `Onsight` in any job of the connected Greenhouse; did you mean `Onsite`?"
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(run.stdout.contains("note: custom fields checked against the connected Greenhouse"));
-    assert!(run.stdout.contains("3 problems"), "{}", run.stdout);
+    says(&run, "note: custom fields checked against the connected Greenhouse");
+    says(&run, "3 problems");
 }
