@@ -196,6 +196,16 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
         "{}",
         run.stdout
     );
+
+    // The mock has no /v3/custom_fields: custom fields go unchecked, said in a note.
+    let with_fields = format!(
+        "{good}\n[[mapping.custom_fields]]\nfrom = \"candidate.custom_fields.level\"\nto = \"candidate.custom_fields.level\"\ntype = \"short_text\"\n"
+    );
+    let file = write(dir.path(), "fields.toml", &with_fields);
+    let run = check(&file, &env_for("SC_")).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("note: custom fields not checked: "), "{}", run.stdout);
+    assert!(run.stdout.contains("404"), "{}", run.stdout);
 }
 
 #[tokio::test]
