@@ -126,6 +126,26 @@ impl Engine {
         Ok(mapping::iop_user_for(gh_user_id, &emails, &candidates, matching).map(str::to_owned))
     }
 
+    /// The Greenhouse user an IOP user stands for: the id in its `external_refs`, else (when
+    /// matching by e-mail) the Greenhouse user whose primary e-mail is the IOP user's address
+    /// turned back through the aliases.
+    pub(crate) async fn greenhouse_user_for(
+        &self,
+        iop_user: &Value,
+    ) -> Result<Option<i64>, HandlerError> {
+        if let Some(id) = as_i64(iop_user.pointer("/external_refs/greenhouse/user_id")) {
+            return Ok(Some(id));
+        }
+        let matching = &self.config.mapping.interviewers;
+        let email = iop_user.get("email").and_then(Value::as_str).unwrap_or_default();
+        if !matching.match_by_email || email.trim().is_empty() {
+            return Ok(None);
+        }
+        let address = matching.greenhouse_email(email);
+        let found = self.greenhouse.list("users", &[("primary_email", address)]).await?;
+        Ok(found.first().and_then(|u| as_i64(u.get("id"))))
+    }
+
     /// An interview-plan list filtered by an id-array parameter, in chunks Harvest accepts,
     /// each chunk from the plan cache when fresh.
     async fn list_by_ids(
