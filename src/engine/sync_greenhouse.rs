@@ -273,9 +273,10 @@ impl Engine {
             self.greenhouse.get("candidates", candidate_id).await?.ok_or_else(|| {
                 HandlerError::Permanent(format!("candidate {candidate_id} not found in Greenhouse"))
             })?;
-        let custom = self.custom_fields(&candidate, Some(application), item).await?;
+        let rules = &self.config.mapping.custom_fields;
+        let custom = mapping::custom_fields_to_iop(rules, &candidate, Some(application))?;
         let iop_candidate =
-            self.upsert_candidate(&candidate, candidate_id, custom.candidate).await?;
+            self.upsert_candidate(&candidate, candidate_id, &custom.candidate).await?;
         let iop_candidate_id =
             iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
@@ -327,7 +328,7 @@ impl Engine {
             body["workflow"] = json!(workflow);
         }
         if self.maps_custom_fields(FieldTarget::SchedulingRequest) {
-            body["custom_fields"] = Value::Object(custom.scheduling_request);
+            body["custom_fields"] = Value::Object(custom.scheduling_request.clone());
         }
         let request_id =
             match self.iop.post("/v1/scheduling_requests", &body, &client_reference).await {
@@ -359,6 +360,7 @@ impl Engine {
             status: "open".into(),
         };
         self.store.put_request_link(&link, self.clock.now()).await?;
+        self.audit_skipped(&custom, item).await?;
         self.audit(
             item,
             "scheduling_request_opened",
@@ -370,20 +372,17 @@ impl Engine {
         .await
     }
 
-    /// The configured custom fields of a candidate (and application), with an audit entry per
-    /// optional field skipped for a value of the wrong type.
-    async fn custom_fields(
+    /// An audit entry per optional custom field skipped for a value of the wrong type, written
+    /// once the sync it belongs to has succeeded (a retried attempt writes none).
+    async fn audit_skipped(
         &self,
-        candidate: &Value,
-        application: Option<&Value>,
+        mapped: &mapping::MappedCustomFields,
         item: Option<i64>,
-    ) -> Result<mapping::MappedCustomFields, HandlerError> {
-        let rules = &self.config.mapping.custom_fields;
-        let mapped = mapping::custom_fields_to_iop(rules, candidate, application)?;
+    ) -> Result<(), HandlerError> {
         for skipped in &mapped.skipped {
             self.audit(item, "custom_field_skipped", skipped.clone()).await?;
         }
-        Ok(mapped)
+        Ok(())
     }
 
     /// Whether any custom-field rule writes to `target`.
@@ -399,11 +398,11 @@ impl Engine {
         &self,
         candidate: &Value,
         candidate_id: i64,
-        custom_fields: serde_json::Map<String, Value>,
+        custom_fields: &serde_json::Map<String, Value>,
     ) -> Result<Value, HandlerError> {
         let mut body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
         if self.maps_custom_fields(FieldTarget::Candidate) {
-            body["custom_fields"] = Value::Object(custom_fields);
+            body["custom_fields"] = Value::Object(custom_fields.clone());
         }
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
@@ -453,8 +452,10 @@ impl Engine {
         let Some(candidate) = self.greenhouse.get("candidates", candidate_id).await? else {
             return self.cancel_for_candidate(candidate_id, "other", item).await;
         };
-        let custom = self.custom_fields(&candidate, None, item).await?;
-        self.upsert_candidate(&candidate, candidate_id, custom.candidate).await?;
+        let rules = &self.config.mapping.custom_fields;
+        let custom = mapping::custom_fields_to_iop(rules, &candidate, None)?;
+        self.upsert_candidate(&candidate, candidate_id, &custom.candidate).await?;
+        self.audit_skipped(&custom, item).await?;
         self.audit(item, "candidate_updated", format!("candidate {candidate_id}: IOP copy updated"))
             .await
     }
