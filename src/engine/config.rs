@@ -655,6 +655,39 @@ webhook_secret_envs = ["IOP_HOOK"]
     }
 
     #[test]
+    fn workflows_go_by_stage_id_first_then_by_name_without_case() {
+        let text = format!(
+            "{BASE}\n[mapping.stage_workflows]\n\" onsite \" = \"onsite-loop\"\n4030000002 = \"onsite-eng\"\n"
+        );
+        let mapping = EngineConfig::parse(&text, "e.toml").unwrap().mapping;
+        assert_eq!(mapping.workflow_for(4030000002, "Onsite"), Some("onsite-eng"));
+        assert_eq!(mapping.workflow_for(7, "ONSITE"), Some("onsite-loop"));
+        assert_eq!(mapping.workflow_for(7, "Offer"), None);
+    }
+
+    #[test]
+    fn old_configs_without_the_new_mapping_fields_still_load() {
+        let text = format!("{BASE}\n[mapping]\ndefault_timezone = \"Europe/Madrid\"\n");
+        let mapping = EngineConfig::parse(&text, "e.toml").unwrap().mapping;
+        assert!(mapping.custom_fields.is_empty() && mapping.stage_workflows.is_empty());
+        assert!(mapping.interviewers.match_by_email);
+        let fixture = include_str!("../../fixtures/engine.toml");
+        assert!(EngineConfig::parse(fixture, "fixtures/engine.toml").is_ok());
+    }
+
+    #[test]
+    fn a_config_with_a_transform_on_the_wrong_type_does_not_load() {
+        let text = format!(
+            "{BASE}\n[[mapping.custom_fields]]\nfrom = \"candidate.custom_fields.a\"\nto = \"candidate.custom_fields.a\"\ntype = \"number\"\ntransform = \"lowercase\"\n"
+        );
+        let message = EngineConfig::parse(&text, "e.toml").unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "e.toml:18: mapping.custom_fields[0].transform: transform `lowercase` does not apply to a `number` field; transforms for number: none"
+        );
+    }
+
+    #[test]
     fn missing_secret_names_the_variable_not_a_value() {
         let config = EngineConfig::parse(BASE, "e.toml").unwrap();
         let source: HashMap<String, String> = HashMap::from([("GH_ID".into(), "x".into())]);

@@ -7,10 +7,11 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use rehearsal::engine::config::{CustomFieldRule, MappingSection};
+use rehearsal::engine::config::{CustomFieldRule, InterviewerMatching, MappingSection};
 use rehearsal::engine::field_types::{FieldType, Transform};
 use rehearsal::engine::mapping::{
-    MappingError, candidate_to_iop, custom_fields_to_iop, interview_times, recommendation_to_rating,
+    MappingError, candidate_to_iop, custom_fields_to_iop, interview_times, iop_user_for,
+    recommendation_to_rating,
 };
 use serde_json::{Value, json};
 
@@ -427,6 +428,58 @@ proptest! {
             prop_assert!(mapped.is_ok(), "{:?}: {:?}", field_type, mapped);
             let mapped = mapped.unwrap();
             prop_assert!(kind_holds(&mapped.candidate["k"], field_type, Transform::None));
+        }
+    }
+}
+
+proptest! {
+    /// Laws of the user map: only active users; a user linked by Greenhouse id wins over any
+    /// e-mail match; an e-mail match honours the aliases; with e-mail matching off, nothing
+    /// but a link matches.
+    #[test]
+    fn the_user_map_prefers_links_and_never_picks_an_inactive_user(
+        users in prop::collection::vec(
+            (prop::option::of(1i64..5), 0usize..4, any::<bool>()), 0..8),
+        gh_user_id in 1i64..5,
+        gh_email in 0usize..4,
+        aliased in any::<bool>(),
+        by_email in any::<bool>(),
+    ) {
+        let addresses = ["a@gh.test", "b@gh.test", "a@iop.test", "c@iop.test"];
+        let users: Vec<Value> = users
+            .iter()
+            .enumerate()
+            .map(|(i, (link, email, active))| {
+                let refs = link.map(|id| json!({"greenhouse": {"user_id": id}})).unwrap_or(json!({}));
+                json!({"id": format!("usr_{i}"), "email": addresses[*email].to_uppercase(),
+                       "status": if *active { "active" } else { "deactivated" }, "external_refs": refs})
+            })
+            .collect();
+        let mut matching = InterviewerMatching { match_by_email: by_email, ..Default::default() };
+        if aliased {
+            matching.email_aliases.insert("A@gh.test".into(), "a@iop.test".into());
+        }
+        let emails = vec![addresses[gh_email].to_owned()];
+        let picked = iop_user_for(gh_user_id, &emails, &users, &matching);
+
+        let active = |u: &&Value| u["status"] == "active";
+        let linked = users.iter().filter(active).find(|u| u["external_refs"]["greenhouse"]["user_id"] == gh_user_id);
+        match (picked, linked) {
+            (Some(id), Some(first)) => prop_assert_eq!(id, first["id"].as_str().unwrap()),
+            (None, Some(_)) => prop_assert!(false, "a linked active user was not picked"),
+            (Some(id), None) => {
+                prop_assert!(by_email);
+                let user = users.iter().find(|u| u["id"] == id).unwrap();
+                prop_assert_eq!(&user["status"], "active");
+                let wanted = matching.iop_email(&emails[0]);
+                prop_assert!(user["email"].as_str().unwrap().eq_ignore_ascii_case(&wanted));
+            }
+            (None, None) => {
+                let wanted = matching.iop_email(&emails[0]);
+                let by_address = users.iter().filter(active)
+                    .any(|u| u["email"].as_str().unwrap().eq_ignore_ascii_case(&wanted));
+                prop_assert!(!(by_email && by_address), "an active user with the address was missed");
+            }
         }
     }
 }
