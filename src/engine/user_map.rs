@@ -104,6 +104,10 @@ impl Engine {
     }
 
     /// The active IOP user standing for a Greenhouse user: by Greenhouse id, then by e-mail.
+    // TODO(perf): IOP users are looked up again for every request opened (one call per
+    // interviewer); they are not cached because a deactivation must take effect at once.
+    // TODO(correctness): a user deactivated between this read and the request's create makes
+    // the IOP answer 422 `interviewer_inactive`, a dead letter; retrying without them is not done.
     async fn iop_user_for(&self, gh_user_id: i64) -> Result<Option<String>, HandlerError> {
         let matching = &self.config.mapping.interviewers;
         let filter = ("external_ref.greenhouse.user_id", gh_user_id.to_string());
