@@ -43,8 +43,9 @@ pub async fn check(path: &Path) -> ExitCode {
                     )
                     .await;
                     match stages {
-                        StageCheck::Checked(found) => {
+                        StageCheck::Checked { problems: found, notes: more } => {
                             notes.push("stages checked against the connected Greenhouse".into());
+                            notes.extend(more);
                             problems.extend(found);
                         }
                         StageCheck::NotChecked(why) => {

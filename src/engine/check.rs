@@ -206,13 +206,9 @@ pub(crate) fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
     None
 }
 
-// TODO(correctness): the config has no field-mapping transforms yet (DESIGN: Greenhouse path →
-// IOP field, with type and transform); when they arrive, check each transform against its
-// field's type here. Today "an option on the wrong type" covers `mode` on a non-opening action
-// and `rejection_reason` without a rejecting policy, and TOML type errors come from serde.
-
 /// Rules between fields: absolute URLs, webhook secrets named, options only where they apply,
-/// no two rules for the same stage and jobs.
+/// no two rules for the same stage and jobs, and the `[mapping]` rules (each transform against
+/// its field's type; see [`super::check_mapping`]).
 pub(crate) fn semantic_problems(config: &EngineConfig, text: &str, file: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut problem = |table: &str, key: &str, message: String, suggestion: Option<String>| {
@@ -294,6 +290,7 @@ pub(crate) fn semantic_problems(config: &EngineConfig, text: &str, file: &str) -
             Some("remove it, or set a policy to \"reject\"".into()),
         );
     }
+    problems.extend(super::check_mapping::mapping_problems(config, text, file));
     problems
 }
 
@@ -357,18 +354,20 @@ pub fn secret_problems(
         .collect()
 }
 
-/// The outcome of checking trigger stages against the connected Greenhouse.
+/// The outcome of checking the config against the connected Greenhouse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageCheck {
-    /// Greenhouse answered; these are the rules naming what it does not have.
-    Checked(Vec<Problem>),
+    /// Greenhouse answered; these are the rules naming what it does not have, and notes on
+    /// what could not be checked there (e.g. custom fields on a Greenhouse without them).
+    Checked { problems: Vec<Problem>, notes: Vec<String> },
     /// Not checked, and why (not an error: the config may be for another environment).
     NotChecked(String),
 }
 
 /// Lists `job_interview_stages` (and `jobs`) from the Greenhouse the config names, with the
-/// OAuth `credentials` (client id, secret), and reports every trigger rule whose stage or job
-/// does not exist there.
+/// OAuth `credentials` (client id, secret), and reports every trigger rule and stage workflow
+/// whose stage or job does not exist there; with custom-field rules, also lists
+/// `custom_fields` and reports each rule whose field is missing or of another type.
 pub async fn check_stages(
     config: &EngineConfig,
     text: &str,
@@ -401,13 +400,18 @@ pub async fn check_stages(
             return StageCheck::NotChecked(format!("Greenhouse unreachable ({reason})"));
         }
         Err(ApiError::Permanent { status, .. }) if status == 401 || status == 403 => {
-            return StageCheck::Checked(vec![Problem {
-                file: file.to_owned(),
-                line: key_line(text, "greenhouse", "client_secret_env"),
-                field: "greenhouse.client_secret_env".into(),
-                message: format!("Greenhouse refused these credentials ({status})"),
-                suggestion: Some("check the client id and secret, and the token's scopes".into()),
-            }]);
+            return StageCheck::Checked {
+                notes: Vec::new(),
+                problems: vec![Problem {
+                    file: file.to_owned(),
+                    line: key_line(text, "greenhouse", "client_secret_env"),
+                    field: "greenhouse.client_secret_env".into(),
+                    message: format!("Greenhouse refused these credentials ({status})"),
+                    suggestion: Some(
+                        "check the client id and secret, and the token's scopes".into(),
+                    ),
+                }],
+            };
         }
         Err(other) => {
             return StageCheck::NotChecked(format!(
@@ -416,7 +420,29 @@ pub async fn check_stages(
             ));
         }
     };
-    StageCheck::Checked(rule_problems(config, text, file, &stages, &jobs))
+    let mut problems = rule_problems(config, text, file, &stages, &jobs);
+    problems.extend(super::check_mapping::workflow_stages_against(config, text, file, &stages));
+    let mut notes = Vec::new();
+    if !config.mapping.custom_fields.is_empty() {
+        // TODO(fidelity): the mock Greenhouse serves no /v3/custom_fields, so this path is
+        // proven against wiremock (tests/it/engine_check.rs) and notes a 404 against the mock.
+        match client.list("custom_fields", &[]).await {
+            Ok(definitions) => {
+                notes.push("custom fields checked against the connected Greenhouse".into());
+                problems.extend(super::check_mapping::custom_fields_against(
+                    config,
+                    text,
+                    file,
+                    &definitions,
+                ));
+            }
+            Err(error) => notes.push(format!(
+                "custom fields not checked: {}",
+                super::core::log_safe(&error.to_string())
+            )),
+        }
+    }
+    StageCheck::Checked { problems, notes }
 }
 
 fn rule_problems(
@@ -507,10 +533,11 @@ fn describe_job(job: &JobRef) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const BASE: &str = "[greenhouse]
+    /// A minimal valid config (11 lines) that tests append to.
+    pub(crate) const BASE: &str = "[greenhouse]
 base_url = \"http://127.0.0.1:9\"
 token_url = \"http://127.0.0.1:9/token\"
 client_id_env = \"GH_ID\"

@@ -3,7 +3,7 @@
 //!
 //! Every error names the file, the line when known, and the field.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +154,16 @@ pub struct MappingSection {
     /// Minutes for interviews whose job interview has no duration.
     #[serde(default = "default_duration")]
     pub default_duration_minutes: u32,
+    /// Greenhouse custom fields copied to the IOP, each with its type and transform.
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldRule>,
+    /// Stage (name, case-insensitive, or id written as digits) → IOP workflow key, sent as the
+    /// scheduling request's `workflow`.
+    #[serde(default)]
+    pub stage_workflows: BTreeMap<String, String>,
+    /// How Greenhouse users and IOP users are matched (interviewer pools, interviewers).
+    #[serde(default)]
+    pub interviewers: InterviewerMatching,
 }
 
 impl Default for MappingSection {
@@ -162,7 +172,138 @@ impl Default for MappingSection {
             email_type_preference: default_email_preference(),
             default_timezone: default_timezone(),
             default_duration_minutes: default_duration(),
+            custom_fields: Vec::new(),
+            stage_workflows: BTreeMap::new(),
+            interviewers: InterviewerMatching::default(),
         }
+    }
+}
+
+impl MappingSection {
+    /// The workflow for a stage: a rule naming its id wins over one naming it by name.
+    pub fn workflow_for(&self, stage_id: i64, stage_name: &str) -> Option<&str> {
+        let by_id = self.stage_workflows.get(&stage_id.to_string());
+        let by_name = || {
+            self.stage_workflows
+                .iter()
+                .find(|(stage, _)| stage.trim().eq_ignore_ascii_case(stage_name.trim()))
+                .map(|(_, workflow)| workflow)
+        };
+        by_id.or_else(by_name).map(String::as_str)
+    }
+}
+
+/// One custom field copied from Greenhouse to the IOP. `type` and `transform` are kept as the
+/// author wrote them so `engine check` can point at a misspelling; [`Self::field_type`] and
+/// [`Self::transform`] read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldRule {
+    /// `candidate.custom_fields.<name_key>` or `application.custom_fields.<name_key>`.
+    pub from: String,
+    /// `candidate.custom_fields.<key>` or `scheduling_request.custom_fields.<key>`.
+    pub to: String,
+    /// The Greenhouse `value_type`: `short_text`, `yes_no`, `currency`, ….
+    #[serde(rename = "type")]
+    pub field_type: String,
+    #[serde(default = "no_transform")]
+    pub transform: String,
+    /// A missing or ill-typed value fails the sync instead of skipping the field.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// Where a custom-field rule reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldSource {
+    Candidate,
+    Application,
+}
+
+/// Where a custom-field rule writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldTarget {
+    Candidate,
+    SchedulingRequest,
+}
+
+impl CustomFieldRule {
+    pub fn field_type(&self) -> Option<super::field_types::FieldType> {
+        super::field_types::FieldType::parse(self.field_type.trim())
+    }
+
+    pub fn transform(&self) -> Option<super::field_types::Transform> {
+        super::field_types::Transform::parse(self.transform.trim())
+    }
+
+    /// The record and custom-field key `from` names, if it names one.
+    pub fn source(&self) -> Option<(FieldSource, &str)> {
+        let (record, key) = custom_field_path(&self.from)?;
+        match record {
+            "candidate" => Some((FieldSource::Candidate, key)),
+            "application" => Some((FieldSource::Application, key)),
+            _ => None,
+        }
+    }
+
+    /// The IOP record and key `to` names, if it names one.
+    pub fn target(&self) -> Option<(FieldTarget, &str)> {
+        let (record, key) = custom_field_path(&self.to)?;
+        match record {
+            "candidate" => Some((FieldTarget::Candidate, key)),
+            "scheduling_request" => Some((FieldTarget::SchedulingRequest, key)),
+            _ => None,
+        }
+    }
+}
+
+/// `<record>.custom_fields.<key>` → (record, key), the key non-empty and without dots.
+fn custom_field_path(path: &str) -> Option<(&str, &str)> {
+    let (record, rest) = path.trim().split_once('.')?;
+    let key = rest.strip_prefix("custom_fields.")?;
+    (!key.is_empty() && !key.contains('.')).then_some((record, key))
+}
+
+/// How a Greenhouse user is found among IOP users: by the Greenhouse user id in the IOP
+/// user's `external_refs.greenhouse.user_id`, then (when `match_by_email`) by e-mail, an
+/// address listed in `email_aliases` standing for its IOP twin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterviewerMatching {
+    #[serde(default = "yes")]
+    pub match_by_email: bool,
+    /// Greenhouse e-mail → the IOP e-mail of the same person (compared case-insensitively).
+    #[serde(default)]
+    pub email_aliases: BTreeMap<String, String>,
+}
+
+impl Default for InterviewerMatching {
+    fn default() -> Self {
+        Self { match_by_email: true, email_aliases: BTreeMap::new() }
+    }
+}
+
+impl InterviewerMatching {
+    /// The IOP e-mail of a Greenhouse address.
+    pub fn iop_email(&self, greenhouse_email: &str) -> String {
+        self.translate(greenhouse_email, true)
+    }
+
+    /// The Greenhouse e-mail of an IOP address (the aliases read backwards).
+    pub fn greenhouse_email(&self, iop_email: &str) -> String {
+        self.translate(iop_email, false)
+    }
+
+    /// `email` through the aliases (Greenhouse → IOP when `forward`), lower-cased; itself when
+    /// no alias names it.
+    fn translate(&self, email: &str, forward: bool) -> String {
+        let wanted = email.trim().to_lowercase();
+        self.email_aliases
+            .iter()
+            .map(|(gh, iop)| if forward { (gh, iop) } else { (iop, gh) })
+            .find(|(from, _)| from.trim().eq_ignore_ascii_case(&wanted))
+            .map(|(_, to)| to.trim().to_lowercase())
+            .unwrap_or(wanted)
     }
 }
 
@@ -441,6 +582,12 @@ fn default_timezone() -> String {
 fn default_duration() -> u32 {
     45
 }
+fn no_transform() -> String {
+    "none".into()
+}
+fn yes() -> bool {
+    true
+}
 fn note_only() -> OutcomePolicy {
     OutcomePolicy::NoteOnly
 }
@@ -505,6 +652,39 @@ webhook_secret_envs = ["IOP_HOOK"]
             Some(TriggerAction::OpenSchedulingRequest)
         );
         assert!(config.trigger_for(1, "Backend", 2, "Offer").is_none());
+    }
+
+    #[test]
+    fn workflows_go_by_stage_id_first_then_by_name_without_case() {
+        let text = format!(
+            "{BASE}\n[mapping.stage_workflows]\n\" onsite \" = \"onsite-loop\"\n4030000002 = \"onsite-eng\"\n"
+        );
+        let mapping = EngineConfig::parse(&text, "e.toml").unwrap().mapping;
+        assert_eq!(mapping.workflow_for(4030000002, "Onsite"), Some("onsite-eng"));
+        assert_eq!(mapping.workflow_for(7, "ONSITE"), Some("onsite-loop"));
+        assert_eq!(mapping.workflow_for(7, "Offer"), None);
+    }
+
+    #[test]
+    fn old_configs_without_the_new_mapping_fields_still_load() {
+        let text = format!("{BASE}\n[mapping]\ndefault_timezone = \"Europe/Madrid\"\n");
+        let mapping = EngineConfig::parse(&text, "e.toml").unwrap().mapping;
+        assert!(mapping.custom_fields.is_empty() && mapping.stage_workflows.is_empty());
+        assert!(mapping.interviewers.match_by_email);
+        let fixture = include_str!("../../fixtures/engine.toml");
+        assert!(EngineConfig::parse(fixture, "fixtures/engine.toml").is_ok());
+    }
+
+    #[test]
+    fn a_config_with_a_transform_on_the_wrong_type_does_not_load() {
+        let text = format!(
+            "{BASE}\n[[mapping.custom_fields]]\nfrom = \"candidate.custom_fields.a\"\nto = \"candidate.custom_fields.a\"\ntype = \"number\"\ntransform = \"lowercase\"\n"
+        );
+        let message = EngineConfig::parse(&text, "e.toml").unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "e.toml:18: mapping.custom_fields[0].transform: transform `lowercase` does not apply to a `number` field; transforms for number: none"
+        );
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct Engine {
     pub(crate) iop: IopClient,
     pub(crate) clock: SharedClock,
     pub(crate) metrics: EngineMetrics,
+    /// Interview plans read from Harvest, kept briefly (see [`super::user_map::PlanCache`]).
+    pub(crate) plans: super::user_map::PlanCache,
     rng: Mutex<ChaCha8Rng>,
     stats: Mutex<WorkerStats>,
 }
@@ -130,6 +132,7 @@ impl Engine {
             iop,
             clock,
             metrics: EngineMetrics::new(),
+            plans: Default::default(),
             rng,
             stats: Mutex::default(),
         })

@@ -9,8 +9,10 @@
 //! Prometheus counters at `/metrics`. Nothing here depends on the mocks or the scenario runner.
 
 pub mod check;
+mod check_mapping;
 pub mod config;
 mod core;
+pub mod field_types;
 mod ingest;
 pub mod mapping;
 mod metrics;
@@ -18,6 +20,7 @@ mod reconcile;
 pub mod store;
 mod sync_greenhouse;
 mod sync_iop;
+mod user_map;
 
 pub use core::{Engine, HandlerError, WorkerStats};
 pub use reconcile::ReconcileReport;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::config::TriggerAction;
+use super::config::{FieldTarget, TriggerAction};
 use super::core::{Engine, HandlerError};
 use super::mapping;
 use super::store::{InboxItem, RequestLink};
@@ -273,13 +273,15 @@ impl Engine {
             self.greenhouse.get("candidates", candidate_id).await?.ok_or_else(|| {
                 HandlerError::Permanent(format!("candidate {candidate_id} not found in Greenhouse"))
             })?;
-        let iop_candidate = self.upsert_candidate(&candidate, candidate_id).await?;
+        let rules = &self.config.mapping.custom_fields;
+        let custom = mapping::custom_fields_to_iop(rules, &candidate, Some(application))?;
+        let iop_candidate =
+            self.upsert_candidate(&candidate, candidate_id, &custom.candidate).await?;
         let iop_candidate_id =
             iop_candidate.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         let mut job_interviews = self
-            .greenhouse
-            .list("job_interviews", &[("job_interview_stage_ids", desired.stage_id.to_string())])
+            .plan_list("job_interviews", "job_interview_stage_ids", desired.stage_id.to_string())
             .await?;
         // Harvest v3 lists by id, newest first; the interview plan's order is `sort_order`.
         let order = |ji: &Value| {
@@ -289,23 +291,26 @@ impl Engine {
             )
         };
         job_interviews.sort_by_key(order);
-        // TODO(correctness): map each interview's default interviewers (interview_kits →
-        // default_interviewers → IOP users by Greenhouse id) into `interviewer_pool`.
+        let pools = self.interviewer_pools(&job_interviews, item).await?;
         let interviews_requested: Vec<Value> = job_interviews
             .iter()
             .map(|ji| {
                 let duration = ji.get("duration").and_then(Value::as_u64).map(|d| d as u32);
-                json!({
+                let mut requested = json!({
                     "name": ji.get("name").and_then(Value::as_str).unwrap_or("Interview"),
                     "duration_minutes": duration.unwrap_or(self.config.mapping.default_duration_minutes),
                     "external_refs": {"greenhouse": {"interview_id": ji.get("id")}},
-                })
+                });
+                if let Some(pool) = as_i64(ji.get("id")).and_then(|id| pools.get(&id)) {
+                    requested["interviewer_pool"] = json!(pool);
+                }
+                requested
             })
             .collect();
 
         let client_reference =
             format!("gh:app:{application_id}:stage:{}:{entry}", desired.stage_id);
-        let body = json!({
+        let mut body = json!({
             "candidate_id": iop_candidate_id,
             "client_reference": client_reference,
             "mode": desired.mode,
@@ -316,6 +321,15 @@ impl Engine {
             }},
             "interviews_requested": interviews_requested,
         });
+        // Sent only when configured, so an IOP without these fields is not asked for them.
+        if let Some(workflow) =
+            self.config.mapping.workflow_for(desired.stage_id, &desired.stage_name)
+        {
+            body["workflow"] = json!(workflow);
+        }
+        if self.maps_custom_fields(FieldTarget::SchedulingRequest) {
+            body["custom_fields"] = Value::Object(custom.scheduling_request.clone());
+        }
         let request_id =
             match self.iop.post("/v1/scheduling_requests", &body, &client_reference).await {
                 Ok(created) => {
@@ -346,6 +360,7 @@ impl Engine {
             status: "open".into(),
         };
         self.store.put_request_link(&link, self.clock.now()).await?;
+        self.audit_skipped(&custom, item).await?;
         self.audit(
             item,
             "scheduling_request_opened",
@@ -357,13 +372,38 @@ impl Engine {
         .await
     }
 
-    /// Upserts the IOP copy of a Greenhouse candidate, keyed by the Greenhouse id.
+    /// An audit entry per optional custom field skipped for a value of the wrong type, written
+    /// once the sync it belongs to has succeeded (a retried attempt writes none).
+    async fn audit_skipped(
+        &self,
+        mapped: &mapping::MappedCustomFields,
+        item: Option<i64>,
+    ) -> Result<(), HandlerError> {
+        for skipped in &mapped.skipped {
+            self.audit(item, "custom_field_skipped", skipped.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether any custom-field rule writes to `target`.
+    fn maps_custom_fields(&self, target: FieldTarget) -> bool {
+        let rules = &self.config.mapping.custom_fields;
+        rules.iter().any(|r| r.target().is_some_and(|(t, _)| t == target))
+    }
+
+    /// Upserts the IOP copy of a Greenhouse candidate, keyed by the Greenhouse id. The
+    /// candidate's custom fields are sent only when some rule maps them (the upsert replaces
+    /// them all).
     async fn upsert_candidate(
         &self,
         candidate: &Value,
         candidate_id: i64,
+        custom_fields: &serde_json::Map<String, Value>,
     ) -> Result<Value, HandlerError> {
-        let body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
+        let mut body = mapping::candidate_to_iop(candidate, &self.config.mapping)?;
+        if self.maps_custom_fields(FieldTarget::Candidate) {
+            body["custom_fields"] = Value::Object(custom_fields.clone());
+        }
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
     }
@@ -412,7 +452,10 @@ impl Engine {
         let Some(candidate) = self.greenhouse.get("candidates", candidate_id).await? else {
             return self.cancel_for_candidate(candidate_id, "other", item).await;
         };
-        self.upsert_candidate(&candidate, candidate_id).await?;
+        let rules = &self.config.mapping.custom_fields;
+        let custom = mapping::custom_fields_to_iop(rules, &candidate, None)?;
+        self.upsert_candidate(&candidate, candidate_id, &custom.candidate).await?;
+        self.audit_skipped(&custom, item).await?;
         self.audit(item, "candidate_updated", format!("candidate {candidate_id}: IOP copy updated"))
             .await
     }

@@ -344,7 +344,11 @@ impl Engine {
                 known.insert(user_id.to_owned(), gh);
             }
         }
-        Ok(mapping::interviewers_to_greenhouse(interview, |u| known.get(u).copied()))
+        Ok(mapping::interviewers_to_greenhouse(
+            interview,
+            |u| known.get(u).copied(),
+            &self.config.mapping.interviewers,
+        ))
     }
 
     async fn on_declined(
@@ -467,8 +471,10 @@ impl Engine {
         let notes = str_of(&feedback, "notes").to_owned();
         let interviewer =
             self.iop.get(&format!("/v1/users/{}", str_of(&feedback, "interviewer_id"))).await?;
-        let interviewer_gh =
-            interviewer.as_ref().and_then(|u| gh_id(u, "/external_refs/greenhouse/user_id"));
+        let interviewer_gh = match &interviewer {
+            Some(user) => self.greenhouse_user_for(user).await?,
+            None => None,
+        };
 
         let use_scorecard = self.config.policies.feedback_writeback == FeedbackWriteback::Scorecard
             && existing.is_none();

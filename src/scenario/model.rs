@@ -64,6 +64,11 @@ pub struct GivenUser {
     pub id: Option<i64>,
     #[serde(default = "yes")]
     pub site_admin: bool,
+    /// The interviewer's e-mail in the IOP when it differs from Greenhouse's. Such an IOP
+    /// account carries no Greenhouse user id, so an engine finds it by e-mail only (through
+    /// `mapping.interviewers.email_aliases`).
+    #[serde(default)]
+    pub iop_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -159,7 +159,14 @@ fn with_overrides(
     let Some(overrides) = overrides else { return Ok(config.clone()) };
     let mut merged = serde_json::to_value(config).map_err(|e| e.to_string())?;
     merge(&mut merged, overrides);
-    serde_json::from_value(merged).map_err(|e| format!("given.engine: {e}"))
+    let config: EngineConfig =
+        serde_json::from_value(merged).map_err(|e| format!("given.engine: {e}"))?;
+    // The same rules `engine check` applies to a file (a transform on the wrong type, …).
+    let problems = crate::engine::check::semantic_problems(&config, "", "given.engine");
+    match problems.into_iter().next() {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(config),
+    }
 }
 
 fn merge(base: &mut Value, over: &Value) {

@@ -130,9 +130,13 @@ pub async fn seed(
             .map(|u| iop::SeedUser {
                 key: u.value.name.clone(),
                 name: u.value.name.clone(),
-                email: u.value.email.clone(),
+                email: u.value.iop_email.clone().unwrap_or_else(|| u.value.email.clone()),
                 timezone: "UTC".into(),
-                greenhouse_user_id: ids.gh_users.get(&u.value.name).copied(),
+                // An account under another address is one the IOP never linked to Greenhouse.
+                greenhouse_user_id: match u.value.iop_email {
+                    Some(_) => None,
+                    None => ids.gh_users.get(&u.value.name).copied(),
+                },
             })
             .collect(),
         webhook: Some(iop::SeedWebhook {

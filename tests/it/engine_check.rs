@@ -196,6 +196,16 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
         "{}",
         run.stdout
     );
+
+    // The mock has no /v3/custom_fields: custom fields go unchecked, said in a note.
+    let with_fields = format!(
+        "{good}\n[[mapping.custom_fields]]\nfrom = \"candidate.custom_fields.level\"\nto = \"candidate.custom_fields.level\"\ntype = \"short_text\"\n"
+    );
+    let file = write(dir.path(), "fields.toml", &with_fields);
+    let run = check(&file, &env_for("SC_")).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("note: custom fields not checked: "), "{}", run.stdout);
+    assert!(run.stdout.contains("404"), "{}", run.stdout);
 }
 
 #[tokio::test]
@@ -211,4 +221,206 @@ async fn engine_without_a_subcommand_still_means_serve() {
         stderr.trim(),
         "error: /no/such/engine.toml: cannot read: No such file or directory (os error 2)"
     );
+}
+
+/// Asserts that the check printed `text`, showing everything it printed when not.
+fn says(run: &Checked, text: &str) {
+    assert!(run.stdout.contains(text), "expected {text:?} in:\n{}", run.stdout);
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+fn line_with(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap()
+}
+
+/// A `[[mapping.custom_fields]]` rule as a customer writes it.
+fn field_rule(from: &str, to: &str, kind: &str, transform: &str) -> String {
+    format!(
+        "\n[[mapping.custom_fields]]\nfrom = \"{from}\"\nto = \"{to}\"\ntype = \"{kind}\"\ntransform = \"{transform}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_transform_on_the_wrong_type_names_the_transforms_that_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{}",
+        base("TT_"),
+        field_rule(
+            "candidate.custom_fields.relocate",
+            "candidate.custom_fields.relocate",
+            "yes_no",
+            "phone"
+        )
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("TT_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let line = line_with(&text, "transform = \"phone\"");
+    let expected = format!(
+        ":{line}: mapping.custom_fields[0].transform: transform `phone` does not apply to a `yes_no` field; transforms for yes_no: none, yes_no_to_bool"
+    );
+    says(&run, &expected);
+}
+
+#[tokio::test]
+async fn unknown_types_and_transforms_get_a_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{}{}",
+        base("UT_"),
+        field_rule(
+            "candidate.custom_fields.level",
+            "candidate.custom_fields.level",
+            "single_selct",
+            "lowercse"
+        ),
+        field_rule("candidate.custom_fields.ok", "candidate.custom_fields.ok", "boolean", "none"),
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("UT_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let type_line = line_with(&text, "single_selct");
+    says(
+        &run,
+        &format!(
+            ":{type_line}: mapping.custom_fields[0].type: unknown type `single_selct`; did you mean `single_select`?"
+        ),
+    );
+    says(
+        &run,
+        "mapping.custom_fields[0].transform: unknown transform `lowercse`; did you mean `lowercase`?",
+    );
+    says(
+        &run,
+        "mapping.custom_fields[1].type: unknown type `boolean`; Harvest calls a yes/no field `yes_no`",
+    );
+}
+
+#[tokio::test]
+async fn two_rules_for_one_iop_field_are_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{}{}",
+        base("DT_"),
+        field_rule(
+            "candidate.custom_fields.level",
+            "candidate.custom_fields.seniority",
+            "short_text",
+            "trim"
+        ),
+        field_rule(
+            "candidate.custom_fields.grade",
+            "candidate.custom_fields.seniority",
+            "short_text",
+            "none"
+        ),
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("DT_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let line =
+        text.lines().enumerate().filter(|(_, l)| l.contains("seniority")).nth(1).unwrap().0 + 1;
+    says(
+        &run,
+        &format!(
+            ":{line}: mapping.custom_fields[1].to: duplicates mapping.custom_fields[0] (same target `candidate.custom_fields.seniority`)"
+        ),
+    );
+}
+
+#[tokio::test]
+async fn a_from_path_outside_custom_fields_is_refused_with_the_likely_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{}",
+        base("FP_"),
+        field_rule("candidate.level", "candidate.custom_fields.level", "short_text", "none")
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("FP_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let line = line_with(&text, "from = \"candidate.level\"");
+    says(
+        &run,
+        &format!(
+            ":{line}: mapping.custom_fields[0].from: `candidate.level` is not a custom-field path; did you mean `candidate.custom_fields.level`?"
+        ),
+    );
+}
+
+#[tokio::test]
+async fn custom_fields_and_workflow_stages_are_checked_against_the_connected_greenhouse() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let answer = |body: serde_json::Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(path("/token"))
+        .respond_with(answer(serde_json::json!({"access_token": "t", "expires_in": 3600})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/job_interview_stages"))
+        .respond_with(answer(serde_json::json!([
+            {"id": 41, "job_id": 4, "name": "Onsite"},
+            {"id": 42, "job_id": 4, "name": "Offer"}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/jobs"))
+        .respond_with(answer(serde_json::json!([{"id": 4, "name": "Backend Engineer"}])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/custom_fields"))
+        .respond_with(answer(serde_json::json!([
+            {"id": 1, "field_type": "candidate", "name_key": "seniority_level", "value_type": "single_select"},
+            {"id": 2, "field_type": "candidate", "name_key": "relocate", "value_type": "yes_no"},
+            {"id": 3, "field_type": "application", "name_key": "relocate", "value_type": "short_text"}
+        ])))
+        .mount(&server)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{}{}\n[mapping.stage_workflows]\nOnsight = \"onsite-loop\"\n",
+        config_text(&server.uri(), &closed_url(), "unused.db", "GC_"),
+        field_rule(
+            "candidate.custom_fields.seniority",
+            "candidate.custom_fields.level",
+            "single_select",
+            "trim"
+        ),
+        field_rule(
+            "candidate.custom_fields.relocate",
+            "candidate.custom_fields.relocate",
+            "short_text",
+            "trim"
+        ),
+    );
+    let file = write(dir.path(), "engine.toml", &text);
+    let run = check(&file, &env_for("GC_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let missing = line_with(&text, "from = \"candidate.custom_fields.seniority\"");
+    says(
+        &run,
+        &format!(
+            ":{missing}: mapping.custom_fields[0].from: no candidate custom field `seniority` in the connected Greenhouse; did you mean `seniority_level`?"
+        ),
+    );
+    let typed = line_with(&text, "type = \"short_text\"");
+    says(
+        &run,
+        &format!(
+            ":{typed}: mapping.custom_fields[1].type: `relocate` is a `yes_no` field in the connected Greenhouse, not `short_text`; set type = \"yes_no\" and a transform for it (none, yes_no_to_bool)"
+        ),
+    );
+    let stage = line_with(&text, "Onsight =");
+    says(
+        &run,
+        &format!(
+            ":{stage}: mapping.stage_workflows.Onsight: no stage `Onsight` in any job of the connected Greenhouse; did you mean `Onsite`?"
+        ),
+    );
+    says(&run, "note: custom fields checked against the connected Greenhouse");
+    says(&run, "3 problems");
 }

@@ -59,6 +59,8 @@ library! {
     candidate_name_change => "candidate-name-change",
     candidate_no_show => "candidate-no-show",
     candidate_without_email => "candidate-without-email",
+    custom_field_required_wrong_type => "custom-field-required-wrong-type",
+    custom_fields_workflow_and_pool => "custom-fields-workflow-and-pool",
     decline_before_scheduling => "decline-before-scheduling",
     decline_reject_policy => "decline-reject-policy",
     dropped_webhook_reconciled => "dropped-webhook-reconciled",

@@ -4,9 +4,10 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, filtered_page};
+use super::custom_fields;
 use super::interviews::{check_version, if_match};
 use super::state::{
     Candidate, Email, Phone, State, empty_object, merge_json, previous_attributes, to_json,
@@ -29,6 +30,9 @@ struct CandidateBody {
     phones: Vec<Phone>,
     #[serde(default)]
     timezone: Option<String>,
+    /// Replaces the stored custom fields (absent = none).
+    #[serde(default)]
+    custom_fields: Map<String, Value>,
 }
 
 /// The contact fields every write of a candidate checks the same way.
@@ -82,6 +86,7 @@ impl State {
             emails: lowercase(body.emails),
             phones: body.phones,
             timezone: body.timezone,
+            custom_fields: body.custom_fields,
             status: "active".to_owned(),
             merged_into_id: None,
             version: 1,
@@ -281,6 +286,8 @@ struct NewCandidate {
     timezone: Option<String>,
     #[serde(default = "empty_object")]
     external_refs: Value,
+    #[serde(default)]
+    custom_fields: Map<String, Value>,
 }
 
 /// `POST /v1/candidates` (Idempotency-Key required): 201, or `409 duplicate_external_ref`
@@ -288,6 +295,7 @@ struct NewCandidate {
 pub(crate) fn create_candidate(state: &mut State, request: &ApiRequest) -> ApiResult {
     let body: NewCandidate = request.json()?;
     validate_contact(&body.first_name, &body.emails, &body.phones)?;
+    custom_fields::validate(&body.custom_fields)?;
     let refs = body.external_refs;
     if !refs.as_object().is_some_and(|systems| systems.values().all(Value::is_object)) {
         let message = "external_refs must be an object of objects, e.g. {\"greenhouse\": {...}}";
@@ -307,6 +315,7 @@ pub(crate) fn create_candidate(state: &mut State, request: &ApiRequest) -> ApiRe
         emails: body.emails,
         phones: body.phones,
         timezone: body.timezone,
+        custom_fields: body.custom_fields,
     };
     Ok(ApiReply::created(state.insert_candidate(contact, refs)))
 }
@@ -323,6 +332,7 @@ pub(crate) fn upsert_candidate(state: &mut State, request: &ApiRequest, gh_id: &
     })?;
     let body: CandidateBody = request.json()?;
     validate_contact(&body.first_name, &body.emails, &body.phones)?;
+    custom_fields::validate(&body.custom_fields)?;
     let existing = state.candidates.values().find(|c| gh_candidate_id(c) == Some(&json!(gh_id)));
     let Some(id) = existing.map(|c| c.id.clone()) else {
         let refs = json!({"greenhouse": {"candidate_id": gh_id}});
@@ -335,6 +345,7 @@ pub(crate) fn upsert_candidate(state: &mut State, request: &ApiRequest, gh_id: &
         c.emails = lowercase(body.emails);
         c.phones = body.phones;
         c.timezone = body.timezone;
+        c.custom_fields = body.custom_fields;
     })?;
     Ok(ApiReply::ok(object))
 }
@@ -355,6 +366,9 @@ struct PatchBody {
     timezone: Option<Option<String>>,
     #[serde(default)]
     external_refs: Option<Value>,
+    /// Replaces the stored custom fields when present.
+    #[serde(default)]
+    custom_fields: Option<Map<String, Value>>,
 }
 
 /// Tells a field set to `null` from an absent one.
@@ -379,6 +393,9 @@ pub(crate) fn patch_candidate(state: &mut State, request: &ApiRequest, id: &str)
     let emails = body.emails.map(lowercase).unwrap_or_else(|| current.emails.clone());
     let phones = body.phones.unwrap_or_else(|| current.phones.clone());
     validate_contact(&first_name, &emails, &phones)?;
+    if let Some(fields) = &body.custom_fields {
+        custom_fields::validate(fields)?;
+    }
     let mut refs = current.external_refs.clone();
     if let Some(patch) = &body.external_refs {
         if !patch.is_object() {
@@ -401,6 +418,9 @@ pub(crate) fn patch_candidate(state: &mut State, request: &ApiRequest, id: &str)
             c.timezone = timezone;
         }
         c.external_refs = refs;
+        if let Some(fields) = body.custom_fields {
+            c.custom_fields = fields;
+        }
     })?;
     Ok(ApiReply::ok(object))
 }

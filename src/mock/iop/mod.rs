@@ -13,6 +13,7 @@ mod auth;
 mod candidates;
 pub mod control;
 mod control_routes;
+mod custom_fields;
 mod events;
 mod faults;
 pub use faults::validate as validate_faults;

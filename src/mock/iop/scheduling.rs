@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::api::{ApiError, ApiReply, ApiRequest, ApiResult, filtered_page};
 use super::control::Slot;
@@ -38,6 +38,10 @@ struct NewRequest {
     #[serde(default)]
     client_reference: Option<String>,
     mode: String,
+    #[serde(default)]
+    workflow: Option<String>,
+    #[serde(default)]
+    custom_fields: Map<String, Value>,
     #[serde(default = "empty_object")]
     external_refs: Value,
     interviews_requested: Vec<RequestedInterview>,
@@ -72,6 +76,8 @@ pub(crate) fn create_request(state: &mut State, request: &ApiRequest) -> ApiResu
         candidate_id: body.candidate_id,
         external_refs: body.external_refs,
         mode: body.mode,
+        workflow: body.workflow,
+        custom_fields: body.custom_fields,
         status: "pending".to_owned(),
         interviews_requested: body.interviews_requested,
         window,
@@ -118,6 +124,10 @@ fn validate_new(state: &State, body: &NewRequest) -> Result<(), ApiError> {
     if !body.external_refs.is_object() {
         return Err(ApiError::field("external_refs", "invalid", "external_refs must be an object"));
     }
+    if let Some(workflow) = &body.workflow {
+        super::custom_fields::validate_workflow(workflow)?;
+    }
+    super::custom_fields::validate(&body.custom_fields)?;
     validate_requested(state, &body.interviews_requested)
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::control::Faults;
 use super::stale::StaleReads;
@@ -169,6 +169,8 @@ pub(crate) struct Candidate {
     pub emails: Vec<Email>,
     pub phones: Vec<Phone>,
     pub timezone: Option<String>,
+    /// Customer-defined fields, stored as sent (§4.8).
+    pub custom_fields: Map<String, Value>,
     pub status: String,
     pub merged_into_id: Option<String>,
     pub version: u64,
@@ -242,6 +244,10 @@ pub(crate) struct SchedulingRequest {
     pub candidate_id: String,
     pub external_refs: Value,
     pub mode: String,
+    /// The customer's workflow key for this kind of request (§4.8), if any.
+    pub workflow: Option<String>,
+    /// Customer-defined fields, stored as sent (§4.8).
+    pub custom_fields: Map<String, Value>,
     pub status: String,
     pub interviews_requested: Vec<RequestedInterview>,
     pub window: Value,

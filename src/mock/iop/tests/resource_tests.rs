@@ -336,3 +336,108 @@ async fn reverting_a_no_show_reopens_the_request_it_completed() {
         .await;
     assert_eq!(bad.body["error"]["details"]["fields"][0]["field"], "overall_recommendation");
 }
+
+/// The field a 422 names and its code.
+fn refused_field(reply: &super::Reply) -> (String, String) {
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    let first = &reply.body["error"]["details"]["fields"][0];
+    (first["field"].as_str().unwrap().to_owned(), first["code"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn candidates_store_custom_fields_and_refuse_bad_ones() {
+    let h = Harness::new().await;
+    let path = "/v1/candidates/by_external_ref/greenhouse/41";
+    let body = json!({"first_name": "Ana", "last_name": "Ruiz", "custom_fields": {
+        "seniority": "Senior", "relocate": true, "budget": {"unit": "EUR", "amount": 90000},
+        "languages": ["es", "en"], "start_date": null
+    }});
+    let created = h.api("PUT", path, Some(body.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["custom_fields"], body["custom_fields"]);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let same = h.api("PUT", path, Some(body)).await;
+    assert_eq!(same.body["version"], 1, "an unchanged upsert changes nothing");
+    let replaced = h
+        .api("PUT", path, Some(json!({"first_name": "Ana", "last_name": "Ruiz", "custom_fields": {"seniority": "Staff"}})))
+        .await;
+    assert_eq!(replaced.body["custom_fields"], json!({"seniority": "Staff"}));
+    assert_eq!(h.event_types().await.last().unwrap(), "candidate.updated");
+
+    let kept =
+        h.api("PATCH", &format!("/v1/candidates/{id}"), Some(json!({"last_name": "R"}))).await;
+    assert_eq!(kept.body["custom_fields"], json!({"seniority": "Staff"}));
+    let patched =
+        h.api("PATCH", &format!("/v1/candidates/{id}"), Some(json!({"custom_fields": {}}))).await;
+    assert_eq!(patched.body["custom_fields"], json!({}));
+
+    let without = h.candidate(42).await;
+    let plain = h.api("GET", &format!("/v1/candidates/{without}"), None).await;
+    assert_eq!(plain.body["custom_fields"], json!({}), "absent means none");
+
+    let with =
+        |fields: Value| json!({"first_name": "A", "last_name": "B", "custom_fields": fields});
+    let bad_key = h.api("PUT", path, Some(with(json!({"Seniority": "x"})))).await;
+    assert_eq!(refused_field(&bad_key), ("custom_fields.Seniority".into(), "invalid_key".into()));
+    let nested = h.api("PUT", path, Some(with(json!({"deep": {"a": {"b": 1}}})))).await;
+    assert_eq!(refused_field(&nested), ("custom_fields.deep".into(), "invalid_value".into()));
+    let long = h.api("PUT", path, Some(with(json!({"essay": "x".repeat(10_001)})))).await;
+    assert_eq!(refused_field(&long), ("custom_fields.essay".into(), "invalid_value".into()));
+    let many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("f{i}"), json!(i))).collect();
+    let too_many = h.api("PUT", path, Some(with(Value::Object(many)))).await;
+    assert_eq!(refused_field(&too_many), ("custom_fields".into(), "too_many".into()));
+    let not_object = h.api("PUT", path, Some(with(json!(["a"])))).await;
+    assert_eq!(not_object.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn scheduling_requests_store_a_workflow_and_custom_fields() {
+    let h = Harness::new().await;
+    let candidate = h.candidate(43).await;
+    let mut body = Harness::request_body(&candidate, "coordinator", "wf");
+    body["workflow"] = json!("onsite-loop:v2");
+    body["custom_fields"] = json!({"start_date": "2026-11-30"});
+    let created = h
+        .api_with("POST", "/v1/scheduling_requests", Some(body), &[("idempotency-key", "wf")])
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["workflow"], "onsite-loop:v2");
+    assert_eq!(created.body["custom_fields"], json!({"start_date": "2026-11-30"}));
+
+    let plain = h
+        .api_with(
+            "POST",
+            "/v1/scheduling_requests",
+            Some(Harness::request_body(&candidate, "coordinator", "plain")),
+            &[("idempotency-key", "plain")],
+        )
+        .await;
+    assert_eq!(
+        (plain.body["workflow"].clone(), plain.body["custom_fields"].clone()),
+        (Value::Null, json!({}))
+    );
+
+    for (workflow, reference) in
+        [(json!("onsite loop"), "w1"), (json!(""), "w2"), (json!("x".repeat(65)), "w3")]
+    {
+        let mut body = Harness::request_body(&candidate, "coordinator", reference);
+        body["workflow"] = workflow;
+        let refused = h
+            .api_with(
+                "POST",
+                "/v1/scheduling_requests",
+                Some(body),
+                &[("idempotency-key", reference)],
+            )
+            .await;
+        assert_eq!(refused_field(&refused), ("workflow".into(), "invalid".into()));
+    }
+    let mut body = Harness::request_body(&candidate, "coordinator", "cf");
+    body["custom_fields"] = json!({"9lives": 1});
+    let refused = h
+        .api_with("POST", "/v1/scheduling_requests", Some(body), &[("idempotency-key", "cf")])
+        .await;
+    assert_eq!(refused_field(&refused), ("custom_fields.9lives".into(), "invalid_key".into()));
+}
