@@ -108,6 +108,10 @@ pub struct RetrySection {
     /// Backoff cap in seconds.
     #[serde(default = "default_max_delay")]
     pub max_delay_secs: u64,
+    /// How long a read that lags behind its webhook is waited for without spending attempts;
+    /// an event older than this whose read still lags retries as an ordinary failure.
+    #[serde(default = "default_max_read_lag")]
+    pub max_read_lag_secs: u64,
 }
 
 impl Default for RetrySection {
@@ -116,6 +120,7 @@ impl Default for RetrySection {
             max_attempts: default_max_attempts(),
             base_delay_secs: default_base_delay(),
             max_delay_secs: default_max_delay(),
+            max_read_lag_secs: default_max_read_lag(),
         }
     }
 }
@@ -562,6 +567,10 @@ fn default_base_delay() -> u64 {
     2
 }
 fn default_max_delay() -> u64 {
+    600
+}
+fn default_max_read_lag() -> u64 {
+    // A read replica minutes behind is an incident, not lag; by then the attempts count.
     600
 }
 fn default_reconcile_interval() -> u64 {

@@ -30,6 +30,12 @@ pub enum HandlerError {
     /// Our own pacing: wait for the rate-limit window without spending an attempt.
     #[error("{reason}")]
     RateLimited { reason: String, retry_after: Duration },
+    /// The other side's read is older than its own webhook (a replica catching up). Waiting
+    /// for it spends no attempt while the event is younger than `retry.max_read_lag_secs`;
+    /// after that it is an ordinary transient failure. `since` is the event's time when the
+    /// handler knows it; otherwise it is taken from the stored event (`occurred_at`).
+    #[error("{reason}")]
+    Lagging { reason: String, since: Option<DateTime<Utc>> },
     /// Retrying cannot help; the event becomes a dead letter with this reason.
     #[error("{0}")]
     Permanent(String),
@@ -199,6 +205,41 @@ impl Engine {
         self.store.audit_trail().await
     }
 
+    /// A transient failure: retried after a capped, jittered backoff, or a dead letter once
+    /// the attempts are used up.
+    async fn retry_or_give_up(
+        &self,
+        item: &InboxItem,
+        reason: &str,
+        retry_after: Option<Duration>,
+        now: DateTime<Utc>,
+        took: Duration,
+    ) -> Result<(), StoreError> {
+        let source = item.source.as_str();
+        let attempts = item.attempts + 1;
+        if attempts >= self.config.retry.max_attempts {
+            self.count(|s| s.dead_lettered += 1);
+            self.metrics.handled(source, &item.kind, "dead_letter", took);
+            tracing::error!(error = log_safe(reason), "event dead-lettered after its last attempt");
+            let reason = format!("gave up after {attempts} attempts: {reason}");
+            return self.store.dead_letter(item, &reason, now).await;
+        }
+        let delay = self.backoff(attempts).max(retry_after.unwrap_or_default());
+        let at = now
+            + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(1));
+        self.count(|s| s.retried += 1);
+        self.metrics.handled(source, &item.kind, "retry", took);
+        tracing::warn!(
+            error = log_safe(reason),
+            retry_in_ms = delay.as_millis() as u64,
+            "event will be retried"
+        );
+        self.store
+            .audit(now, Some(item.id), "retry_scheduled", &format!("{}: {reason}", item.kind))
+            .await?;
+        self.store.retry_later(item.id, attempts, at, reason).await
+    }
+
     #[tracing::instrument(skip_all, fields(source = item.source.as_str(), event_id = %item.event_id, kind = %item.kind, attempt = item.attempts + 1))]
     async fn handle(&self, item: &InboxItem) -> Result<(), StoreError> {
         // Latency is a measurement, not a decision, so it reads tokio's clock (which follows
@@ -219,37 +260,34 @@ impl Engine {
                 self.store.complete(item.id).await
             }
             Err(HandlerError::Transient { reason, retry_after }) => {
-                let attempts = item.attempts + 1;
-                if attempts >= self.config.retry.max_attempts {
-                    self.count(|s| s.dead_lettered += 1);
-                    self.metrics.handled(source, &item.kind, "dead_letter", took);
-                    tracing::error!(
-                        error = log_safe(&reason),
-                        "event dead-lettered after its last attempt"
-                    );
-                    let reason = format!("gave up after {attempts} attempts: {reason}");
-                    return self.store.dead_letter(item, &reason, now).await;
-                }
-                let delay = self.backoff(attempts).max(retry_after.unwrap_or_default());
-                let at = now
-                    + chrono::Duration::from_std(delay)
-                        .unwrap_or_else(|_| chrono::Duration::seconds(1));
-                self.count(|s| s.retried += 1);
-                self.metrics.handled(source, &item.kind, "retry", took);
-                tracing::warn!(
-                    error = log_safe(&reason),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "event will be retried"
+                self.retry_or_give_up(item, &reason, retry_after, now, took).await
+            }
+            Err(HandlerError::Lagging { reason, since }) => {
+                let since = since.or_else(|| event_time(&item.payload));
+                let max_lag = chrono::Duration::seconds(
+                    i64::try_from(self.config.retry.max_read_lag_secs).unwrap_or(i64::MAX / 1000),
                 );
-                self.store
-                    .audit(
-                        now,
-                        Some(item.id),
-                        "retry_scheduled",
-                        &format!("{}: {reason}", item.kind),
-                    )
-                    .await?;
-                self.store.retry_later(item.id, attempts, at, &reason).await
+                match since {
+                    Some(since) if now - since < max_lag => {
+                        // Wait about as long again as the event has waited (a lag of seconds
+                        // is re-read within seconds), at least the base delay, at most a minute.
+                        let waited = (now - since).num_seconds().max(0) as u64;
+                        let secs = waited.clamp(self.config.retry.base_delay_secs.max(1), 60);
+                        let at = now + chrono::Duration::seconds(secs as i64);
+                        self.metrics.handled(source, &item.kind, "lagging", took);
+                        tracing::info!(wait_secs = secs, "waiting for a lagging read");
+                        self.store
+                            .audit(
+                                now,
+                                Some(item.id),
+                                "read_lagging",
+                                &format!("{}: {reason}; read again in {secs} s", item.kind),
+                            )
+                            .await?;
+                        self.store.retry_later(item.id, item.attempts, at, &reason).await
+                    }
+                    _ => self.retry_or_give_up(item, &reason, None, now, took).await,
+                }
             }
             Err(HandlerError::RateLimited { reason, retry_after }) => {
                 // The attempt count stays: nothing was tried, so nothing failed.
@@ -377,14 +415,33 @@ pub(crate) fn log_safe(reason: &str) -> &str {
     }
 }
 
+/// When a stored event happened, from its `occurred_at` (the IOP envelope), if it says.
+fn event_time(payload: &str) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        occurred_at: Option<String>,
+    }
+    let stamp: Stamp = serde_json::from_str(payload).ok()?;
+    DateTime::parse_from_rfc3339(stamp.occurred_at.as_deref()?).ok().map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::log_safe;
+    use super::{event_time, log_safe};
 
     #[test]
     fn log_safe_drops_response_bodies() {
         let reason = r#"POST /v1/candidates answered 422: {"email":"ana@example.test"}"#;
         assert_eq!(log_safe(reason), "POST /v1/candidates answered 422");
         assert_eq!(log_safe("store: locked"), "store: locked");
+    }
+
+    #[test]
+    fn event_time_reads_the_iop_envelope_and_nothing_else() {
+        let at = event_time(r#"{"occurred_at":"2026-11-02T10:00:00Z","event":"x"}"#);
+        assert_eq!(at.map(|t| t.to_rfc3339()), Some("2026-11-02T10:00:00+00:00".into()));
+        assert_eq!(event_time(r#"{"action":"candidate_stage_change"}"#), None);
+        assert_eq!(event_time(r#"{"occurred_at":"yesterday"}"#), None);
+        assert_eq!(event_time("not json"), None);
     }
 }

@@ -17,10 +17,32 @@ const RECHECK_AFTER_SECS: i64 = 60;
 /// What an application's current state asks of the IOP.
 struct Desired {
     stage_id: i64,
+    /// The application-stage row of the current stay, when Greenhouse shows one.
+    stay_id: Option<i64>,
     stage_name: String,
     job_id: i64,
     job_name: String,
     mode: &'static str,
+}
+
+/// Where an application stands: the job interview stage and, when Greenhouse shows it, the
+/// application-stage row of this stay (leaving a stage and coming back is a new row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CurrentStage {
+    pub stage_id: i64,
+    pub stay_id: Option<i64>,
+}
+
+impl CurrentStage {
+    /// Whether `link` was opened for this stay: the same stage, and the same row when both
+    /// know theirs (links recorded before stays were match by stage alone).
+    pub fn covers(&self, link: &RequestLink) -> bool {
+        link.stage_id == self.stage_id
+            && match (self.stay_id, link.stay_id) {
+                (Some(now), Some(then)) => now == then,
+                _ => true,
+            }
+    }
 }
 
 fn as_i64(value: Option<&Value>) -> Option<i64> {
@@ -154,11 +176,11 @@ impl Engine {
             && let Some(seen) = instant(app.get("last_activity_at"))
             && seen < notified
         {
-            return Err(HandlerError::Transient {
+            return Err(HandlerError::Lagging {
                 reason: format!(
                     "Greenhouse shows application {application_id} as of {seen}, older than its webhook"
                 ),
-                retry_after: None,
+                since: Some(notified),
             });
         }
         if let (Some(app), Some((event, payload))) = (&application, webhook) {
@@ -171,15 +193,17 @@ impl Engine {
         let links = self.store.request_links(application_id).await?;
 
         let reason = cancellation_reason(application.as_ref());
+        let stay = |d: &Desired| CurrentStage { stage_id: d.stage_id, stay_id: d.stay_id };
         for link in links.iter().filter(|l| l.status == "open") {
-            if desired.as_ref().map(|d| d.stage_id) != Some(link.stage_id) {
+            if !desired.as_ref().is_some_and(|d| stay(d).covers(link)) {
                 self.cancel_request(link, reason, item).await?;
             }
         }
 
         let Some(desired) = desired else { return Ok(()) };
         let Some(application) = application else { return Ok(()) };
-        if links.iter().any(|l| l.status == "open" && l.stage_id == desired.stage_id) {
+        let current = stay(&desired);
+        if links.iter().any(|l| l.status == "open" && current.covers(l)) {
             return self
                 .audit(
                     item,
@@ -188,16 +212,32 @@ impl Engine {
                 )
                 .await;
         }
+        // A stay whose request the IOP ended or the candidate declined gets no second one
+        // (a late or repeated webhook, or a sweep, would otherwise ask the candidate again).
+        if let Some(settled) =
+            links.iter().find(|l| l.settles_stay() && l.stay_id.is_some() && current.covers(l))
+        {
+            return self
+                .audit(
+                    item,
+                    "unchanged",
+                    format!(
+                        "application {application_id}: this stay's request {} is {}",
+                        settled.request_id, settled.status
+                    ),
+                )
+                .await;
+        }
         let entry = links.iter().filter(|l| l.stage_id == desired.stage_id).count() + 1;
         self.open_request(&application, &desired, entry, item).await
     }
 
-    /// The job interview stage an application stands in, from its current application-stage
-    /// row (v3's `stage_id` may be the row's id rather than the stage's).
+    /// The job interview stage an application stands in and the stay, from its current
+    /// application-stage row (v3's `stage_id` may be the row's id rather than the stage's).
     pub(crate) async fn current_job_stage(
         &self,
         application_id: i64,
-    ) -> Result<Option<i64>, HandlerError> {
+    ) -> Result<Option<CurrentStage>, HandlerError> {
         let rows = self
             .greenhouse
             .list(
@@ -205,7 +245,12 @@ impl Engine {
                 &[("application_ids", application_id.to_string()), ("current", "true".into())],
             )
             .await?;
-        Ok(rows.first().and_then(|row| as_i64(row.get("job_interview_stage_id"))))
+        Ok(rows.first().and_then(|row| {
+            Some(CurrentStage {
+                stage_id: as_i64(row.get("job_interview_stage_id"))?,
+                stay_id: as_i64(row.get("id")),
+            })
+        }))
     }
 
     async fn desired_request(&self, application: &Value) -> Result<Option<Desired>, HandlerError> {
@@ -221,8 +266,8 @@ impl Engine {
         let stage_name =
             application.get("stage_name").and_then(Value::as_str).unwrap_or_default().to_owned();
 
-        let stage_id = match self.current_job_stage(application_id).await? {
-            Some(id) => id,
+        let (stage_id, stay_id) = match self.current_job_stage(application_id).await? {
+            Some(current) => (current.stage_id, current.stay_id),
             None => {
                 let stages = self
                     .greenhouse
@@ -234,7 +279,7 @@ impl Engine {
                 by_name
                     .and_then(|s| as_i64(s.get("id")))
                     .or_else(|| as_i64(application.get("stage_id")))
-                    .unwrap_or(0)
+                    .map_or((0, None), |id| (id, None))
             }
         };
         let job = self.greenhouse.get("jobs", job_id).await?;
@@ -249,6 +294,7 @@ impl Engine {
         Ok(match rule {
             Some(rule) if rule.action == TriggerAction::OpenSchedulingRequest => Some(Desired {
                 stage_id,
+                stay_id,
                 stage_name,
                 job_id,
                 job_name,
@@ -357,6 +403,7 @@ impl Engine {
             candidate_id,
             stage_id: desired.stage_id,
             stage_name: desired.stage_name.clone(),
+            stay_id: desired.stay_id,
             status: "open".into(),
         };
         self.store.put_request_link(&link, self.clock.now()).await?;

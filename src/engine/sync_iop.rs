@@ -244,7 +244,8 @@ impl Engine {
             return Ok(false);
         }
         Ok(match self.current_job_stage(link.application_id).await? {
-            Some(stage_id) => stage_id == link.stage_id,
+            // Left and came back is a new stay: the request belonged to the earlier one.
+            Some(current) => current.covers(link),
             None => str_of(&application, "stage_name").eq_ignore_ascii_case(&link.stage_name),
         })
     }
@@ -431,7 +432,7 @@ impl Engine {
             Some(link) if link.status == "open" => {
                 self.store
                     .put_request_link(
-                        &RequestLink { status: "closed".into(), ..link },
+                        &RequestLink { status: "ended".into(), ..link },
                         self.clock.now(),
                     )
                     .await?;
@@ -532,7 +533,7 @@ impl Engine {
     /// an IOP that lags behind its own webhooks (a read replica, a cache) answers 404 or an
     /// older version for a while, and acting on that would lose the change. Both are retried.
     async fn fresh(&self, path: &str, version: i64) -> Result<Value, HandlerError> {
-        let not_yet = |reason: String| HandlerError::Transient { reason, retry_after: None };
+        let not_yet = |reason: String| HandlerError::Lagging { reason, since: None };
         let Some(object) = self.iop.get(path).await? else {
             return Err(not_yet(format!(
                 "GET {path}: not found yet (the IOP may lag behind its webhook)"

@@ -61,8 +61,21 @@ pub struct RequestLink {
     pub candidate_id: i64,
     pub stage_id: i64,
     pub stage_name: String,
-    /// `open`, `closed` or `declined`.
+    /// The Greenhouse application-stage row (the stay in the stage) the request was opened
+    /// for; `None` on links recorded before stays were.
+    pub stay_id: Option<i64>,
+    /// `open`; `closed` (the engine cancelled it); `ended` (the IOP ended it: completed,
+    /// expired or cancelled there); `declined` (the candidate declined).
     pub status: String,
+}
+
+impl RequestLink {
+    /// Whether the request's outcome settles its stay for good: a stay whose request was
+    /// completed, expired, cancelled in the IOP or declined gets no second request (the
+    /// engine's own cancellation, on a reject say, does not settle it).
+    pub fn settles_stay(&self) -> bool {
+        matches!(self.status.as_str(), "ended" | "declined")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

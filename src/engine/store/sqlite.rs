@@ -19,6 +19,7 @@ use super::{
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../../migrations/sqlite/0002_engine_state.sql")),
+    (3, include_str!("../../../migrations/sqlite/0003_request_stay.sql")),
 ];
 
 pub struct SqliteStore {
@@ -82,6 +83,7 @@ fn request_link(row: &sqlx::sqlite::SqliteRow) -> RequestLink {
         candidate_id: row.get("candidate_id"),
         stage_id: row.get("stage_id"),
         stage_name: row.get("stage_name"),
+        stay_id: row.get("stay_id"),
         status: row.get("status"),
     }
 }
@@ -262,8 +264,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, stay_id, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (request_id) DO UPDATE SET status = excluded.status",
         )
         .bind(&link.request_id)
@@ -271,6 +273,7 @@ impl Store for SqliteStore {
         .bind(link.candidate_id)
         .bind(link.stage_id)
         .bind(&link.stage_name)
+        .bind(link.stay_id)
         .bind(&link.status)
         .bind(stamp(now))
         .execute(&self.pool)
