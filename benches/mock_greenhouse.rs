@@ -164,6 +164,8 @@ fn mock_greenhouse(c: &mut Criterion) {
             })
         })
     });
+    // The PATCHes queued candidate webhooks; send them so each move below delivers its own.
+    runtime.block_on(call(&http, Method::POST, "/_rehearsal/deliver", None, ""));
     let mut turn = 0usize;
     c.bench_function("mock_greenhouse/move_and_deliver_webhook", |b| {
         b.iter(|| {
