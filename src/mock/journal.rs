@@ -253,6 +253,20 @@ mod tests {
     }
 
     #[test]
+    fn response_bytes_are_cut_shared_and_read_as_text() {
+        let journal = Journal::default();
+        let page = Bytes::from(vec![b'x'; 100_000]);
+        let small = Bytes::from_static(b"{\"ok\":true}");
+        journal.record_with_response(entry(), JournalBody::cut(&page));
+        journal.record_with_response(entry(), JournalBody::cut(&small));
+        let entries = journal.entries();
+        assert_eq!(entries[0].response_body.len(), 16 * 1024);
+        assert_eq!(entries[1].response_body, r#"{"ok":true}"#);
+        // A body within the limit is the answer's own allocation, not a copy.
+        assert_eq!(JournalBody::cut(&small).0.as_ptr(), small.as_ptr());
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let mut headers = HeaderMap::new();
         headers.insert("Authorization", "Bearer abc".parse().unwrap());
