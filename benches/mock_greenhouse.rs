@@ -1,5 +1,6 @@
 //! Measures the mock Greenhouse on its own, in-process: a token-authenticated Harvest v3 list
-//! page of 100 candidates, and a Harvest write (an application move) that fires a signed
+//! page of 100 candidates (kept from an earlier identical read, and re-rendered after a
+//! candidate PATCH), and a Harvest write (an application move) that fires a signed
 //! webhook delivered to a sink — against the engine bench, which spends most of its time here.
 
 use std::sync::Arc;
@@ -30,6 +31,15 @@ async fn call(
     let response = http.send(request).await.unwrap();
     assert!(response.status().is_success(), "{path}: {}", response.status());
     serde_json::from_slice(response.body()).unwrap_or(Value::Null)
+}
+
+/// A GET's body length, unparsed: the list benches measure the mock, not the client's parser.
+async fn page_bytes(http: &RouterClient, path: &str, token: &str) -> usize {
+    let auth = [("authorization", format!("Bearer {token}"))];
+    let request = json_request(Method::GET, &format!("{GH}{path}"), None, &auth).unwrap();
+    let response = http.send(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.body().len()
 }
 
 fn setup(runtime: &tokio::runtime::Runtime) -> (RouterClient, String, Vec<i64>, [i64; 2]) {
@@ -130,15 +140,32 @@ fn setup(runtime: &tokio::runtime::Runtime) -> (RouterClient, String, Vec<i64>, 
 fn mock_greenhouse(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (http, token, apps, stages) = setup(&runtime);
+    let page = "/v3/candidates?per_page=100";
+    let first = runtime.block_on(call(&http, Method::GET, page, None, &token));
+    assert_eq!(first.as_array().map(Vec::len), Some(100));
+    let page_len = runtime.block_on(page_bytes(&http, page, &token));
+    // Unchanged world: every page after the first is the kept one.
     c.bench_function("mock_greenhouse/list_100_candidates", |b| {
         b.iter(|| {
+            runtime.block_on(async { assert_eq!(page_bytes(&http, page, &token).await, page_len) })
+        })
+    });
+    // A candidate PATCH before each read: the kept page is dropped and the page re-rendered.
+    let candidate = first[0]["id"].as_i64().unwrap_or_default();
+    let mut turn = 0usize;
+    c.bench_function("mock_greenhouse/patch_then_list_100_candidates", |b| {
+        b.iter(|| {
             runtime.block_on(async {
-                let page =
-                    call(&http, Method::GET, "/v3/candidates?per_page=100", None, &token).await;
-                assert_eq!(page.as_array().map(Vec::len), Some(100));
+                turn += 1;
+                let patch = serde_json::json!({"first_name": format!("Ana{turn}")});
+                let path = format!("/v3/candidates/{candidate}");
+                call(&http, Method::PATCH, &path, Some(&patch), &token).await;
+                assert!(page_bytes(&http, page, &token).await > 0);
             })
         })
     });
+    // The PATCHes queued candidate webhooks; send them so each move below delivers its own.
+    runtime.block_on(call(&http, Method::POST, "/_rehearsal/deliver", None, ""));
     let mut turn = 0usize;
     c.bench_function("mock_greenhouse/move_and_deliver_webhook", |b| {
         b.iter(|| {

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,9 @@ pub struct JournalEntry {
     pub status: Option<u16>,
     /// Request headers with secrets redacted (see [`redact_headers`]).
     pub headers: Vec<(String, String)>,
-    /// Request body as text (UTF-8, lossy), cut at 64 KiB.
+    /// Request body as text (UTF-8, lossy), cut at 16 KiB.
     pub request_body: String,
-    /// Response body as text, cut at 64 KiB.
+    /// Response body as text, cut at 16 KiB.
     pub response_body: String,
     /// Findings the mock attaches, e.g. `retired_api` for a Harvest v1/v2 path, or the fault
     /// it injected (`fault:429`).
@@ -64,12 +65,41 @@ pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Body bytes as journal text, cut at 16 KiB: enough to read any webhook or error body, while a
-/// long `serve` under load (list pages of ~56 KiB each) cannot exhaust memory.
+/// How much of a body a journal keeps: enough to read any webhook or error body, while a long
+/// `serve` under load (list pages of ~56 KiB each) cannot exhaust memory.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// Body bytes as journal text, cut at 16 KiB.
 pub fn body_text(bytes: &[u8]) -> String {
-    const LIMIT: usize = 16 * 1024;
-    let cut = &bytes[..bytes.len().min(LIMIT)];
+    let cut = &bytes[..bytes.len().min(BODY_LIMIT)];
     String::from_utf8_lossy(cut).into_owned()
+}
+
+/// A response body as a journal keeps it: at most 16 KiB of bytes, turned into text only when
+/// the journal is read. A body within the limit is shared with the answer, not copied, so
+/// journalling a kept list page (`Bytes` shared by every answer) costs a reference count.
+/// Holds no secret: whoever builds one from a body carrying a secret passes the redacted text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalBody(Bytes);
+
+impl JournalBody {
+    /// The first 16 KiB of `bytes`.
+    pub fn cut(bytes: &Bytes) -> Self {
+        if bytes.len() <= BODY_LIMIT {
+            Self(bytes.clone())
+        } else {
+            Self(Bytes::copy_from_slice(&bytes[..BODY_LIMIT]))
+        }
+    }
+
+    /// Text that is already what the journal should show (e.g. redacted), cut at 16 KiB.
+    pub fn text(text: String) -> Self {
+        Self::cut(&Bytes::from(text))
+    }
+
+    fn to_text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
 }
 
 /// Entries a journal keeps; older ones are dropped first (their `seq` numbers stay unique).
@@ -85,6 +115,9 @@ const SECRET_KEYS: &[&str] =
 /// `[redacted]`, at any depth (a seeded webhook's `secrets`, a created subscription's `secret`).
 /// Bodies that are not JSON are kept as they are.
 pub fn redacted_body_text(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return String::new();
+    }
     let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return body_text(bytes);
     };
@@ -116,25 +149,54 @@ pub struct Journal {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: std::collections::VecDeque<JournalEntry>,
+    entries: std::collections::VecDeque<Kept>,
     /// The last `seq` handed out.
     last_seq: u64,
 }
 
+/// An entry as stored: the response body stays bytes until the journal is read.
+#[derive(Debug)]
+struct Kept {
+    entry: JournalEntry,
+    /// Replaces `entry.response_body` when read.
+    response: Option<JournalBody>,
+}
+
 impl Journal {
     /// Appends `entry`, assigning its `seq`.
-    pub fn record(&self, mut entry: JournalEntry) {
+    pub fn record(&self, entry: JournalEntry) {
+        self.keep(Kept { entry, response: None });
+    }
+
+    /// Appends `entry` with `response` as its response body (`entry.response_body` is
+    /// ignored): the cheap way for a server journalling every answer under load.
+    pub fn record_with_response(&self, entry: JournalEntry, response: JournalBody) {
+        self.keep(Kept { entry, response: Some(response) });
+    }
+
+    fn keep(&self, mut kept: Kept) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.last_seq += 1;
-        entry.seq = inner.last_seq;
+        kept.entry.seq = inner.last_seq;
         if inner.entries.len() >= MAX_ENTRIES {
             inner.entries.pop_front();
         }
-        inner.entries.push_back(entry);
+        inner.entries.push_back(kept);
     }
 
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.iter().cloned().collect()
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .entries
+            .iter()
+            .map(|kept| {
+                let mut entry = kept.entry.clone();
+                if let Some(response) = &kept.response {
+                    entry.response_body = response.to_text();
+                }
+                entry
+            })
+            .collect()
     }
 
     /// The `seq` of the newest entry (0 when none was ever recorded).
@@ -188,6 +250,20 @@ mod tests {
         assert_eq!(entries.first().map(|e| e.seq), Some(6));
         assert_eq!(journal.last_seq(), (MAX_ENTRIES + 5) as u64);
         assert_eq!(body_text(&vec![b'x'; 100_000]).len(), 16 * 1024);
+    }
+
+    #[test]
+    fn response_bytes_are_cut_shared_and_read_as_text() {
+        let journal = Journal::default();
+        let page = Bytes::from(vec![b'x'; 100_000]);
+        let small = Bytes::from_static(b"{\"ok\":true}");
+        journal.record_with_response(entry(), JournalBody::cut(&page));
+        journal.record_with_response(entry(), JournalBody::cut(&small));
+        let entries = journal.entries();
+        assert_eq!(entries[0].response_body.len(), 16 * 1024);
+        assert_eq!(entries[1].response_body, r#"{"ok":true}"#);
+        // A body within the limit is the answer's own allocation, not a copy.
+        assert_eq!(JournalBody::cut(&small).0.as_ptr(), small.as_ptr());
     }
 
     #[test]

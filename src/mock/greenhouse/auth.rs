@@ -13,6 +13,7 @@ use super::server::{Call, Inner, Route};
 use super::state::{Id, Instant, SERVICE_USER_ID, State};
 use super::{Credential, MockGreenhouse, faults};
 use crate::clock::greenhouse_timestamp;
+use crate::mock::journal::JournalBody;
 
 /// The grants Greenhouse's token host names in its error message, in its order.
 const KNOWN_GRANTS: &[&str] = &[
@@ -114,7 +115,7 @@ fn mint(
     });
     let answer = Reply::json(StatusCode::OK, &body);
     body["access_token"] = Value::String("[redacted]".to_owned());
-    Reply { journal_body: Some(body.to_string()), ..answer }
+    Reply { journal_body: Some(JournalBody::text(body.to_string())), ..answer }
 }
 
 /// `{"message": ..., "errorId": "err-<n>"}`, the token host's own error shape.

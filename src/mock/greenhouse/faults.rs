@@ -11,7 +11,7 @@ use super::control::{ApiFault, ApiFaultKind, Faults};
 use super::reply::Reply;
 use super::server::{Call, Inner};
 use super::state::Instant;
-use crate::mock::journal::body_text;
+use crate::mock::journal::JournalBody;
 use crate::transport::SimulatedFailure;
 
 /// An API fault with its remaining count.
@@ -167,7 +167,7 @@ pub(crate) fn around(
             let mut reply = answer(kind, now).note(format!("committed:{}", committed.status));
             // The journal keeps what the handler answered, so a reader sees the write landed.
             reply.journal_body =
-                Some(committed.journal_body.unwrap_or_else(|| body_text(&committed.body)));
+                Some(committed.journal_body.unwrap_or_else(|| JournalBody::cut(&committed.body)));
             reply
         }
     }

@@ -156,7 +156,20 @@ struct CursorBody {
     a: Id,
 }
 
-pub(crate) fn list(ctx: &Ctx<'_>, collection: Collection, raw_query: &str) -> Reply {
+/// A list page: the one kept from an earlier identical request while the world is unchanged,
+/// else a fresh render (kept for the next request when it succeeded).
+pub(crate) fn list(ctx: &mut Ctx<'_>, collection: Collection, raw_query: &str) -> Reply {
+    let (world, fidelity) = (&ctx.inner.state, &ctx.inner.fidelity);
+    if let Some(page) = world.page(collection, raw_query, fidelity, ctx.now) {
+        return page;
+    }
+    let page = render(ctx, collection, raw_query);
+    let inner = &mut *ctx.inner;
+    inner.state.keep_page(collection, raw_query, &inner.fidelity, ctx.now, &page);
+    page
+}
+
+fn render(ctx: &Ctx<'_>, collection: Collection, raw_query: &str) -> Reply {
     let brackets = ctx.inner.fidelity.bracket_date_filters;
     let query = match parse_query(collection, raw_query, brackets) {
         Ok(query) => query,

@@ -10,6 +10,7 @@ pub use faults::validate as validate_faults;
 mod fidelity;
 mod lists;
 mod ops;
+mod pages;
 mod rate;
 mod reply;
 mod seed;
@@ -19,6 +20,8 @@ mod state;
 mod webhooks;
 mod writes;
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::mock::journal::JournalBody;
 use crate::transport::SimulatedFailure;
 
 #[derive(Debug, Clone)]
@@ -16,8 +17,9 @@ pub(crate) struct Reply {
     pub body: Bytes,
     pub notes: Vec<String>,
     pub failure: Option<SimulatedFailure>,
-    /// What the journal keeps instead of `body`, when the body carries a secret (a token).
-    pub journal_body: Option<String>,
+    /// What the journal keeps instead of `body`: redacted text when the body carries a secret
+    /// (a token), or a kept page's cut prepared once for all the answers sharing it.
+    pub journal_body: Option<JournalBody>,
 }
 
 impl Reply {

@@ -18,6 +18,7 @@ use super::auth::{self, TokenGrant};
 use super::control::{WebhookEndpoint, WebhookFaults};
 use super::faults::{self, ArmedFault};
 use super::fidelity::Fidelity;
+use super::pages::CachedWorld;
 use super::rate::{self, RateWindow};
 use super::reply::{self, Reply};
 use super::stale::StaleReads;
@@ -25,7 +26,7 @@ use super::state::{Collection, Id, Instant, State as World};
 use super::webhooks::Delivery;
 use super::{GreenhouseMockConfig, MockGreenhouse, control_routes, lists, stale, writes};
 use crate::mock::journal::{
-    Direction, Journal, JournalEntry, body_text, redact_headers, redacted_body_text,
+    Direction, Journal, JournalBody, JournalEntry, redact_headers, redacted_body_text,
 };
 
 /// Request bodies above 1 MiB are refused; no Greenhouse write comes near it.
@@ -33,7 +34,8 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Everything mutable, behind the one mutex all routes share.
 pub(crate) struct Inner {
-    pub state: World,
+    /// The records, with the list pages rendered from them since they last changed.
+    pub state: CachedWorld,
     pub tokens: BTreeMap<String, TokenGrant>,
     /// Rate-limit windows by OAuth client id.
     pub windows: BTreeMap<String, RateWindow>,
@@ -55,7 +57,7 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn new(config: &GreenhouseMockConfig, fidelity: Fidelity, now: Instant) -> Self {
         Self {
-            state: World::new(now),
+            state: CachedWorld::new(World::new(now)),
             tokens: BTreeMap::new(),
             windows: BTreeMap::new(),
             rate_limit: config.rate_limit_per_window,
@@ -246,7 +248,7 @@ impl MockGreenhouse {
         let journal = &self.shared.journal;
         let mut ctx = Ctx { inner, config, journal, now, actor };
         match route {
-            Route::List(collection) => lists::list(&ctx, collection, &call.query),
+            Route::List(collection) => lists::list(&mut ctx, collection, &call.query),
             Route::ShowRejectionReason(id) => lists::show_rejection_reason(&ctx, id, &call.query),
             write => writes::handle(&mut ctx, write, &call.body),
         }
@@ -258,8 +260,9 @@ impl MockGreenhouse {
         } else {
             format!("{}?{}", call.path, call.query)
         };
-        let response_body = answer.journal_body.clone().unwrap_or_else(|| body_text(&answer.body));
-        self.shared.journal.record(JournalEntry {
+        let response =
+            answer.journal_body.clone().unwrap_or_else(|| JournalBody::cut(&answer.body));
+        let entry = JournalEntry {
             seq: 0,
             service: "greenhouse".to_owned(),
             direction: Direction::Inbound,
@@ -269,9 +272,10 @@ impl MockGreenhouse {
             status: answer.failure.is_none().then_some(answer.status.as_u16()),
             headers: redact_headers(&call.headers),
             request_body: journal_request_body(call),
-            response_body,
+            response_body: String::new(),
             notes: answer.notes.clone(),
-        });
+        };
+        self.shared.journal.record_with_response(entry, response);
     }
 }
 

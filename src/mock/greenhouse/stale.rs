@@ -65,10 +65,10 @@ pub(crate) fn around(
             return handle(inner);
         };
         // Swap the old world in for the read, then back; a read changes nothing.
-        std::mem::swap(&mut inner.state, old);
+        std::mem::swap(&mut *inner.state, old);
         let reply = handle(inner);
         if let Some((_, old)) = inner.stale.snapshots.front_mut() {
-            std::mem::swap(&mut inner.state, old);
+            std::mem::swap(&mut *inner.state, old);
         }
         return reply.note("fault:stale_read");
     }
