@@ -254,6 +254,13 @@ TOML
 
 pending_events() { curl -sS --max-time 5 "$engine_url/readyz" | jq -r '.pending_events // "?"'; }
 
+# Events the engine's worker has acted on so far (done, retried or dead-lettered), from /metrics.
+acted_on() {
+    curl -sS --max-time 5 "$engine_url/metrics" | awk '
+        /^rehearsal_engine_(events_handled|retries|dead_lettered)_total\{/ { n += $NF }
+        END { printf "%d\n", n }'
+}
+
 # Waits, at most COMPARE_DRAIN_SECS (180), until the engine has handled every stored event; with
 # RECORD=1 appends the worker's rate (events handled per second, no ingest load) to the results.
 drain_engine() {
@@ -281,7 +288,8 @@ drain_engine() {
 # Runs wrk once against server NAME for LENGTH; with RECORD=1 appends
 # "name rps p99_ms non2xx socket_errors" to the results, else it was a warm-up.
 run_wrk() {
-    local name=$1 length=$2 record=$3 out="$scratch/wrk.out"
+    local name=$1 length=$2 record=$3 out="$scratch/wrk.out" acted_before=0
+    [[ $name == engine ]] && acted_before="$(acted_on)"
     case $name in
         engine | bare_webhook)
             local base="$engine_url"
@@ -298,6 +306,16 @@ run_wrk() {
             ;;
     esac
     [[ $record == 1 ]] || return 0
+    if [[ $name == engine ]]; then
+        # The worker's rate while ingest is under load: events acted on during the wrk run.
+        local acted_after
+        acted_after="$(acted_on)"
+        awk -v b="$acted_before" -v a="$acted_after" '/requests in/ {
+            secs = $4; sub(/s,?$/, "", secs)
+            printf "engine_worker_load %.1f 0 0 0\n", (a - b) / secs
+        }' "$out" | tee -a "$scratch/results" |
+            awk '{ printf "compare:   %-12s %10.0f events/s handled during the run\n", $1, $2 }' >&2
+    fi
     awk -v name="$name" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000
@@ -368,6 +386,8 @@ if [[ $with_engine == 1 ]]; then
     rps[engine_worker]="$(median engine_worker 2)"
     printf '%-13s %12.0f %10s %9s %9s %9s   events handled/s while draining, no ingest load\n' \
         engine_worker "${rps[engine_worker]}" - - - "$(rss_mib "$engine_pid")"
+    printf '%-13s %12.0f %10s %9s %9s %9s   events handled/s during the engine runs, under ingest load\n' \
+        worker_load "$(median engine_worker_load 2)" - - - -
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
