@@ -70,6 +70,7 @@ async fn write(
     while queue.recv_many(&mut batch, max_batch).await > 0 {
         let (events, replies): (Vec<NewEvent>, Vec<Reply>) =
             batch.drain(..).map(|waiting| (waiting.event, waiting.reply)).unzip();
+        let started = std::time::Instant::now();
         let outcomes = match store.enqueue_batch(&events).await {
             Ok(outcomes) if outcomes.len() == events.len() => outcomes,
             Ok(outcomes) => {
@@ -88,7 +89,8 @@ async fn write(
                 continue;
             }
         };
-        tracing::debug!(events = events.len(), "webhook batch committed");
+        let took_us = started.elapsed().as_micros() as u64;
+        tracing::debug!(events = events.len(), took_us, "webhook batch committed");
         if outcomes.iter().any(|outcome| matches!(outcome, Enqueued::New(_))) {
             stored.notify_one();
         }
