@@ -13,6 +13,10 @@
 #   bare_webhook  the same POSTs to the bare handler, which reads the body and answers a
 #             fixed object: the engine's limit on this machine
 #
+# For the engine it also reports the worker's rate: events acted on per second during each
+# engine run (read from /metrics before and after, `worker_load`) and while the backlog drains
+# with no load (`engine_worker`).
+#
 # Each server is started once, warmed up, then measured COMPARE_REPEATS times, round robin,
 # so the machine's noise falls on all of them alike. Prints medians of requests/s and p99 and
 # the ratios issue 7 sets targets for. Not run in CI: tools come from benches/compare/setup.sh.
@@ -22,7 +26,8 @@
 #
 # Knobs: COMPARE_THREADS (2), COMPARE_CONNECTIONS (32), COMPARE_DURATION (10s), COMPARE_REPEATS
 # (3), COMPARE_WARMUP (10s), COMPARE_TOOLS (/tmp/compare-tools), COMPARE_BUILD (1: cargo build
-# --release first), COMPARE_ENGINE (1), COMPARE_KEEP (0: 1 keeps the scratch folder).
+# --release first), COMPARE_ENGINE (1), COMPARE_KEEP (0: 1 keeps the scratch folder),
+# COMPARE_DRAIN_SECS (180: how long to wait for the engine's backlog before measuring on).
 #
 # Exit 0 after a complete run, 1 when a server failed to start or answered wrongly, 2 when a
 # tool is missing.

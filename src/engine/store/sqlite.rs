@@ -4,6 +4,7 @@
 //! readers see every committed write and never block the writer).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -128,8 +129,8 @@ impl Store for SqliteStore {
         let mut first: HashMap<(Source, &str), usize> = HashMap::with_capacity(events.len());
         let mut unique = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            if !first.contains_key(&(event.source, event.event_id.as_str())) {
-                first.insert((event.source, event.event_id.as_str()), index);
+            if let Entry::Vacant(slot) = first.entry((event.source, event.event_id.as_str())) {
+                slot.insert(index);
                 unique.push(event);
             }
         }
@@ -153,9 +154,13 @@ impl Store for SqliteStore {
                     .push_bind(at);
             });
             // Rows that already exist are skipped and not returned.
-            script.push(" ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id; ");
+            script.push(
+                " ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id; ",
+            );
         }
         script.push("COMMIT");
+        // TODO(perf): sqlx hands each statement to the connection's own thread and back; a writer
+        // owning its connection on one blocking thread would save those switches per batch.
         let mut connection = self.writer.acquire().await.map_err(err)?;
         let rows = match script.build().fetch_all(&mut *connection).await {
             Ok(rows) => rows,
