@@ -3,18 +3,34 @@
 //! opens the IOP scheduling request), over the in-process transport and over real 127.0.0.1
 //! sockets, under virtual time, built as `scenario::harness::Harness` builds it. Reported per webhook, against the mapping and
 //! signature benches that are its pure parts.
+//!
+//! `engine_ingest` measures webhook ingest alone: signed Greenhouse webhooks (the 1 KB
+//! fixture) POSTed to the engine's router in-process, 32 in flight as under `benches/compare/`
+//! (wrk -c32) and one at a time, each verified, stored in the SQLite file on disk (WAL,
+//! synchronous FULL) and only then acknowledged. No worker runs and no socket is involved, so
+//! this is the handler's own cost and the store's commit path.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::Router;
+use axum::body::Body;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use http::Method;
+use http::{Method, Request, StatusCode};
 use rehearsal::clock::ManualClock;
+use rehearsal::clock::SystemClock;
+use rehearsal::engine::Engine;
 use rehearsal::engine::config::EngineConfig;
+use rehearsal::engine::config::Secrets;
 use rehearsal::mock::common::ActionOutcome;
 use rehearsal::mock::greenhouse::control as gh;
 use rehearsal::mock::iop::control as iop;
 use rehearsal::scenario::harness::{Harness, Side, Transport};
+use rehearsal::transport::RouterClient;
 use serde_json::Value;
+use tower::ServiceExt;
 
 /// Webhooks per measured batch.
 const BATCH: usize = 25;
@@ -141,5 +157,91 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+/// Webhooks per measured ingest iteration.
+const PER_ITERATION: usize = 256;
+const SECRET: &str = "bench-hook";
+
+struct Poster {
+    router: Router,
+    body: bytes::Bytes,
+    signature: String,
+    sent: AtomicU64,
+}
+
+impl Poster {
+    /// Posts `count` webhooks one after another, each a new event.
+    async fn post(&self, count: usize) {
+        for _ in 0..count {
+            let event_id = format!("bench-{}", self.sent.fetch_add(1, Ordering::Relaxed));
+            let request = Request::post("/webhooks/greenhouse")
+                .header("content-type", "application/json")
+                .header("signature", &self.signature)
+                .header("greenhouse-event-id", event_id)
+                .body(Body::from(self.body.clone()))
+                .expect("a valid request");
+            let response = self.router.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    }
+}
+
+async fn poster(dir: &Path) -> Arc<Poster> {
+    let mut config = EngineConfig::load(Path::new("fixtures/engine.toml")).unwrap();
+    config.store.sqlite_path = dir.join("engine.db").display().to_string();
+    let values: HashMap<String, String> = [
+        ("GREENHOUSE_CLIENT_ID", "id"),
+        ("GREENHOUSE_CLIENT_SECRET", "secret"),
+        ("GREENHOUSE_WEBHOOK_SECRET", SECRET),
+        ("IOP_API_KEY", "key"),
+        ("IOP_WEBHOOK_SECRET", "unused"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let secrets = Secrets::resolve(&config, &values).unwrap();
+    let engine =
+        Engine::open(config, secrets, Arc::new(RouterClient::new()), Arc::new(SystemClock))
+            .await
+            .unwrap();
+    let body = std::fs::read("fixtures/webhooks/stage-change-onsite.json").unwrap();
+    Arc::new(Poster {
+        router: engine.router(),
+        signature: rehearsal::greenhouse::signature::sign(SECRET, &body),
+        body: body.into(),
+        sent: AtomicU64::new(0),
+    })
+}
+
+fn ingest(c: &mut Criterion) {
+    // Two worker threads, as `rehearsal engine serve` runs.
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let poster = runtime.block_on(poster(dir.path()));
+    let mut group = c.benchmark_group("engine_ingest");
+    group.throughput(Throughput::Elements(PER_ITERATION as u64));
+    group.sample_size(10);
+    for in_flight in [32, 1] {
+        group.bench_function(format!("accept_{in_flight}_in_flight"), |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let posters: Vec<_> = (0..in_flight)
+                        .map(|_| {
+                            let poster = poster.clone();
+                            tokio::spawn(
+                                async move { poster.post(PER_ITERATION / in_flight).await },
+                            )
+                        })
+                        .collect();
+                    for posting in posters {
+                        posting.await.unwrap();
+                    }
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine, ingest);
 criterion_main!(benches);

@@ -13,6 +13,10 @@
 #   bare_webhook  the same POSTs to the bare handler, which reads the body and answers a
 #             fixed object: the engine's limit on this machine
 #
+# For the engine it also reports the worker's rate: events acted on per second during each
+# engine run (read from /metrics before and after, `worker_load`) and while the backlog drains
+# with no load (`engine_worker`).
+#
 # Each server is started once, warmed up, then measured COMPARE_REPEATS times, round robin,
 # so the machine's noise falls on all of them alike. Prints medians of requests/s and p99 and
 # the ratios issue 7 sets targets for. Not run in CI: tools come from benches/compare/setup.sh.
@@ -22,7 +26,8 @@
 #
 # Knobs: COMPARE_THREADS (2), COMPARE_CONNECTIONS (32), COMPARE_DURATION (10s), COMPARE_REPEATS
 # (3), COMPARE_WARMUP (10s), COMPARE_TOOLS (/tmp/compare-tools), COMPARE_BUILD (1: cargo build
-# --release first), COMPARE_ENGINE (1), COMPARE_KEEP (0: 1 keeps the scratch folder).
+# --release first), COMPARE_ENGINE (1), COMPARE_KEEP (0: 1 keeps the scratch folder),
+# COMPARE_DRAIN_SECS (180: how long to wait for the engine's backlog before measuring on).
 #
 # Exit 0 after a complete run, 1 when a server failed to start or answered wrongly, 2 when a
 # tool is missing.
@@ -254,6 +259,13 @@ TOML
 
 pending_events() { curl -sS --max-time 5 "$engine_url/readyz" | jq -r '.pending_events // "?"'; }
 
+# Events the engine's worker has acted on so far (done, retried or dead-lettered), from /metrics.
+acted_on() {
+    curl -sS --max-time 5 "$engine_url/metrics" | awk '
+        /^rehearsal_engine_(events_handled|retries|dead_lettered)_total\{/ { n += $NF }
+        END { printf "%d\n", n }'
+}
+
 # Waits, at most COMPARE_DRAIN_SECS (180), until the engine has handled every stored event; with
 # RECORD=1 appends the worker's rate (events handled per second, no ingest load) to the results.
 drain_engine() {
@@ -281,7 +293,8 @@ drain_engine() {
 # Runs wrk once against server NAME for LENGTH; with RECORD=1 appends
 # "name rps p99_ms non2xx socket_errors" to the results, else it was a warm-up.
 run_wrk() {
-    local name=$1 length=$2 record=$3 out="$scratch/wrk.out"
+    local name=$1 length=$2 record=$3 out="$scratch/wrk.out" acted_before=0
+    [[ $name == engine ]] && acted_before="$(acted_on)"
     case $name in
         engine | bare_webhook)
             local base="$engine_url"
@@ -298,6 +311,16 @@ run_wrk() {
             ;;
     esac
     [[ $record == 1 ]] || return 0
+    if [[ $name == engine ]]; then
+        # The worker's rate while ingest is under load: events acted on during the wrk run.
+        local acted_after
+        acted_after="$(acted_on)"
+        awk -v b="$acted_before" -v a="$acted_after" '/requests in/ {
+            secs = $4; sub(/s,?$/, "", secs)
+            printf "engine_worker_load %.1f 0 0 0\n", (a - b) / secs
+        }' "$out" | tee -a "$scratch/results" |
+            awk '{ printf "compare:   %-12s %10.0f events/s handled during the run\n", $1, $2 }' >&2
+    fi
     awk -v name="$name" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000
@@ -368,6 +391,8 @@ if [[ $with_engine == 1 ]]; then
     rps[engine_worker]="$(median engine_worker 2)"
     printf '%-13s %12.0f %10s %9s %9s %9s   events handled/s while draining, no ingest load\n' \
         engine_worker "${rps[engine_worker]}" - - - "$(rss_mib "$engine_pid")"
+    printf '%-13s %12.0f %10s %9s %9s %9s   events handled/s during the engine runs, under ingest load\n' \
+        worker_load "$(median engine_worker_load 2)" - - - -
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }

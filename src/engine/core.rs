@@ -12,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{EngineConfig, Secrets};
 use super::metrics::EngineMetrics;
-use super::store::{AuditEntry, DeadLetter, InboxItem, SqliteStore, Store, StoreError};
+use super::store::{
+    AuditEntry, DeadLetter, GroupCommit, InboxItem, SqliteStore, Store, StoreError,
+};
 use crate::clock::SharedClock;
 use crate::greenhouse::client::{HarvestClient, HarvestSettings};
 use crate::iop::client::{IopClient, IopSettings};
@@ -20,6 +22,11 @@ use crate::transport::{ApiError, SharedHttp};
 
 /// Events taken from the store per batch.
 const BATCH: u32 = 100;
+
+/// Webhooks stored per commit at most. Under load one commit's flush to disk is shared by up to
+/// this many; past a few dozen the flush is amortised already and a bigger batch only makes its
+/// first webhook wait longer.
+const MAX_INGEST_BATCH: usize = 128;
 
 /// Why one event could not be handled now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +88,8 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) secrets: Secrets,
     pub(crate) store: Arc<dyn Store>,
+    /// Where accepted webhooks are stored: one writer, many webhooks per commit.
+    pub(crate) ingest: GroupCommit,
     pub(crate) greenhouse: HarvestClient,
     pub(crate) iop: IopClient,
     pub(crate) clock: SharedClock,
@@ -103,6 +112,8 @@ impl Engine {
         Ok(Self::with_store(config, secrets, Arc::new(store), http, clock))
     }
 
+    /// Builds the engine on `store`. Call it inside a Tokio runtime: it starts the task that
+    /// stores accepted webhooks, which runs until the engine is dropped.
     pub fn with_store(
         config: EngineConfig,
         secrets: Secrets,
@@ -130,10 +141,12 @@ impl Engine {
             clock.clone(),
         );
         let rng = Mutex::new(ChaCha8Rng::seed_from_u64(config.service.seed));
+        let ingest = GroupCommit::start(store.clone(), MAX_INGEST_BATCH);
         Arc::new(Self {
             config,
             secrets,
             store,
+            ingest,
             greenhouse,
             iop,
             clock,
@@ -341,8 +354,8 @@ impl Engine {
     }
 
     /// Serves forever (the `rehearsal engine serve` loop): handle what is due, reconcile when
-    /// the interval has passed, then sleep until the next due event or the poll interval, until
-    /// `shutdown` resolves.
+    /// the interval has passed, then sleep until the next due event, a newly stored webhook or
+    /// the poll interval, until `shutdown` resolves.
     ///
     /// Shutdown is graceful: the event in hand is finished and its outcome recorded, a sweep in
     /// progress finishes its current application, and everything not started stays in the
@@ -378,6 +391,7 @@ impl Engine {
                     return;
                 }
                 () = tokio::time::sleep(wait.min(until_sweep).max(Duration::from_millis(50))) => {}
+                () = self.ingest.stored_new() => {}
             }
         }
     }

@@ -1,8 +1,12 @@
 //! The engine's durable store, behind one trait so backends sit side by side (SQLite is the
 //! embedded default; PostgreSQL comes later behind the same trait).
 
+mod group_commit;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod testing;
 
+pub use group_commit::GroupCommit;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -15,7 +19,7 @@ use serde::Serialize;
 pub struct StoreError(pub String);
 
 /// Which side an event came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Greenhouse,
@@ -41,6 +45,17 @@ pub enum Enqueued {
     New(i64),
     /// The same `(source, event_id)` was accepted before; nothing was stored.
     Duplicate,
+}
+
+/// An event to store, as [`Store::enqueue_batch`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub source: Source,
+    pub event_id: String,
+    pub kind: String,
+    pub payload: String,
+    /// When it was received; it is due at the same instant.
+    pub at: DateTime<Utc>,
 }
 
 /// A stored event waiting to be handled.
@@ -116,7 +131,7 @@ pub struct AuditEntry {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Stores an accepted event, due at once; a repeat of `(source, event_id)` is a duplicate.
+    /// Stores one event, due at `now`; a repeat of `(source, event_id)` is a duplicate.
     async fn enqueue(
         &self,
         source: Source,
@@ -124,7 +139,22 @@ pub trait Store: Send + Sync {
         kind: &str,
         payload: &str,
         now: DateTime<Utc>,
-    ) -> Result<Enqueued, StoreError>;
+    ) -> Result<Enqueued, StoreError> {
+        let event = NewEvent {
+            source,
+            event_id: event_id.to_owned(),
+            kind: kind.to_owned(),
+            payload: payload.to_owned(),
+            at: now,
+        };
+        let outcomes = self.enqueue_batch(std::slice::from_ref(&event)).await?;
+        outcomes.first().copied().ok_or_else(|| StoreError("no outcome for the event".into()))
+    }
+    /// Stores several events in one durable commit: when it returns `Ok`, every new event of
+    /// the batch is stored and will survive a crash; on `Err` none of them is. One outcome per
+    /// event, in order. An event whose `(source, event_id)` is already stored, or appears
+    /// earlier in the same batch, is a [`Enqueued::Duplicate`] and stores nothing.
+    async fn enqueue_batch(&self, events: &[NewEvent]) -> Result<Vec<Enqueued>, StoreError>;
     /// Pending events due at `now`, oldest first.
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError>;
     /// When the next pending event is due.

@@ -1,6 +1,10 @@
 //! The embedded SQLite store: one file, WAL, one writer connection (SQLite allows one writer at
-//! a time; a single connection avoids "database is locked" under concurrent handlers).
+//! a time; a single connection avoids "database is locked" under concurrent handlers) and a
+//! few reader connections, so the worker's reads never queue behind a commit (in WAL mode
+//! readers see every committed write and never block the writer).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -8,11 +12,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, RequestLink, Source,
-    Store, StoreError, stamp, unstamp,
+    AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, NewEvent,
+    RequestLink, Source, Store, StoreError, stamp, unstamp,
 };
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
@@ -22,8 +26,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../../migrations/sqlite/0003_request_stay.sql")),
 ];
 
+/// Reader connections: the worker and the health and metrics endpoints read concurrently; the
+/// machine this runs on typically has a couple of cores.
+const READERS: u32 = 2;
+
+/// Rows per `INSERT` statement of a batch: 7 bound values each stays far below SQLite's limit of
+/// 32,766 variables per statement.
+const ROWS_PER_INSERT: usize = 128;
+
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
+    /// Connections that only read (`PRAGMA query_only`).
+    reader: SqlitePool,
 }
 
 fn err(e: sqlx::Error) -> StoreError {
@@ -35,34 +50,45 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(err)?
+            .busy_timeout(Duration::from_secs(5));
+        let writer_options = options
+            .clone()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: an event acknowledged to a webhook sender survives a power cut.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5));
-        let pool =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
-        let store = Self { pool };
+            .synchronous(SqliteSynchronous::Full);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(writer_options)
+            .await
+            .map_err(err)?;
+        // Opened after the writer made the file and switched it to WAL, which is permanent.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(err)?;
+        let store = Self { writer, reader };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         for (version, sql) in MIGRATIONS {
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
                     .bind(version)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await
                     .map_err(err)?;
             if done.is_some() {
                 continue;
             }
-            let mut tx = self.pool.begin().await.map_err(err)?;
+            let mut tx = self.writer.begin().await.map_err(err)?;
             sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(err)?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
                 .bind(version)
@@ -99,32 +125,68 @@ fn interview_link(row: &sqlx::sqlite::SqliteRow) -> InterviewLink {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn enqueue(
-        &self,
-        source: Source,
-        event_id: &str,
-        kind: &str,
-        payload: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Enqueued, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO inbox (source, event_id, kind, payload, received_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (source, event_id) DO NOTHING",
-        )
-        .bind(source.as_str())
-        .bind(event_id)
-        .bind(kind)
-        .bind(payload)
-        .bind(stamp(now))
-        .bind(stamp(now))
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        if result.rows_affected() == 0 {
-            Ok(Enqueued::Duplicate)
-        } else {
-            Ok(Enqueued::New(result.last_insert_rowid()))
+    async fn enqueue_batch(&self, events: &[NewEvent]) -> Result<Vec<Enqueued>, StoreError> {
+        // Only the first event of each key goes to the database; a repeat inside the batch is
+        // a duplicate of it, whatever the database says about the first.
+        let mut first: HashMap<(Source, &str), usize> = HashMap::with_capacity(events.len());
+        let mut unique = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            if let Entry::Vacant(slot) = first.entry((event.source, event.event_id.as_str())) {
+                slot.insert(index);
+                unique.push(event);
+            }
         }
+
+        // One transaction, sent as one script so the commit costs one trip to the connection's
+        // thread rather than three (begin, insert, commit): every row of the batch is committed
+        // together, or none is.
+        let mut script = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
+        for chunk in unique.chunks(ROWS_PER_INSERT) {
+            script.push(
+                "INSERT INTO inbox (source, event_id, kind, payload, received_at, status, next_attempt_at) ",
+            );
+            script.push_values(chunk, |mut row, event| {
+                let at = stamp(event.at);
+                row.push_bind(event.source.as_str())
+                    .push_bind(event.event_id.as_str())
+                    .push_bind(event.kind.as_str())
+                    .push_bind(event.payload.as_str())
+                    .push_bind(at.clone())
+                    .push("'pending'")
+                    .push_bind(at);
+            });
+            // Rows that already exist are skipped and not returned.
+            script.push(
+                " ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id; ",
+            );
+        }
+        script.push("COMMIT");
+        // TODO(perf): sqlx hands each statement to the connection's own thread and back; a writer
+        // owning its connection on one blocking thread would save those switches per batch.
+        let mut connection = self.writer.acquire().await.map_err(err)?;
+        let rows = match script.build().fetch_all(&mut *connection).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                // A failed statement stops the script before its COMMIT. If the transaction
+                // cannot be rolled back either, the connection is closed rather than reused
+                // inside it; the pool opens a fresh one.
+                if sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.close_on_drop();
+                }
+                return Err(err(error));
+            }
+        };
+        let mut inserted: HashMap<usize, i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key = (Source::parse(row.get::<&str, _>("source")), row.get::<&str, _>("event_id"));
+            if let Some(&index) = first.get(&key) {
+                inserted.insert(index, row.get("id"));
+            }
+        }
+
+        Ok((0..events.len())
+            .map(|index| inserted.get(&index).map_or(Enqueued::Duplicate, |&id| Enqueued::New(id)))
+            .collect())
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
@@ -134,7 +196,7 @@ impl Store for SqliteStore {
         )
         .bind(stamp(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(err)?;
         Ok(rows
@@ -153,7 +215,7 @@ impl Store for SqliteStore {
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let next: Option<String> =
             sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM inbox WHERE status = 'pending'")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reader)
                 .await
                 .map_err(err)?;
         next.as_deref().map(unstamp).transpose()
@@ -161,7 +223,7 @@ impl Store for SqliteStore {
 
     async fn pending_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(err)?;
         Ok(u64::try_from(count).unwrap_or(0))
@@ -170,7 +232,7 @@ impl Store for SqliteStore {
     async fn complete(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -190,7 +252,7 @@ impl Store for SqliteStore {
         .bind(stamp(at))
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -202,7 +264,7 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         sqlx::query("UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?")
             .bind(reason)
             .bind(item.id)
@@ -229,7 +291,7 @@ impl Store for SqliteStore {
             "SELECT * FROM request_links WHERE application_id = ? ORDER BY created_at, request_id",
         )
         .bind(application_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(err)?;
         Ok(rows.iter().map(request_link).collect())
@@ -243,7 +305,7 @@ impl Store for SqliteStore {
             "SELECT * FROM request_links WHERE candidate_id = ? ORDER BY created_at, request_id",
         )
         .bind(candidate_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(err)?;
         Ok(rows.iter().map(request_link).collect())
@@ -252,7 +314,7 @@ impl Store for SqliteStore {
     async fn request_link(&self, request_id: &str) -> Result<Option<RequestLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM request_links WHERE request_id = ?")
             .bind(request_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.as_ref().map(request_link))
@@ -276,7 +338,7 @@ impl Store for SqliteStore {
         .bind(link.stay_id)
         .bind(&link.status)
         .bind(stamp(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -288,7 +350,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<InterviewLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM interview_links WHERE iop_interview_id = ?")
             .bind(iop_interview_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.as_ref().map(interview_link))
@@ -300,7 +362,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<InterviewLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM interview_links WHERE gh_interview_id = ?")
             .bind(gh_interview_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.as_ref().map(interview_link))
@@ -315,7 +377,7 @@ impl Store for SqliteStore {
         .bind(link.gh_interview_id)
         .bind(link.application_id)
         .bind(&link.status)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -324,7 +386,7 @@ impl Store for SqliteStore {
     async fn feedback_link(&self, feedback_id: &str) -> Result<Option<FeedbackLink>, StoreError> {
         let row = sqlx::query("SELECT * FROM feedback_links WHERE feedback_id = ?")
             .bind(feedback_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.map(|row| FeedbackLink {
@@ -344,7 +406,7 @@ impl Store for SqliteStore {
         .bind(&link.gh_kind)
         .bind(link.gh_id)
         .bind(link.version)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -362,7 +424,7 @@ impl Store for SqliteStore {
             .bind(inbox_id)
             .bind(action)
             .bind(detail)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -372,7 +434,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT id, source, event_id, kind, reason, created_at FROM dead_letters ORDER BY id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(err)?;
         rows.iter()
@@ -390,7 +452,7 @@ impl Store for SqliteStore {
     }
 
     async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         let inbox_id: Option<i64> =
             sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
                 .bind(id)
@@ -417,7 +479,7 @@ impl Store for SqliteStore {
     }
 
     async fn drop_dead_letter(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         let inbox_id: Option<i64> =
             sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
                 .bind(id)
@@ -445,7 +507,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT * FROM request_links WHERE status = 'open' ORDER BY created_at, request_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(err)?;
         Ok(rows.iter().map(request_link).collect())
@@ -454,7 +516,7 @@ impl Store for SqliteStore {
     async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT value FROM engine_state WHERE key = ?")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)
     }
@@ -466,7 +528,7 @@ impl Store for SqliteStore {
         )
         .bind(key)
         .bind(value)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -474,7 +536,7 @@ impl Store for SqliteStore {
 
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query("SELECT at, action, detail FROM audit ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(err)?;
         rows.iter()
@@ -525,6 +587,68 @@ mod tests {
         assert!(store.due(now, 10).await.unwrap().is_empty());
         assert_eq!(store.next_due().await.unwrap(), Some(now + chrono::Duration::seconds(30)));
         assert_eq!(store.pending_count().await.unwrap(), 1);
+    }
+
+    fn event(source: Source, event_id: &str, at: DateTime<Utc>) -> NewEvent {
+        NewEvent {
+            source,
+            event_id: event_id.to_owned(),
+            kind: "candidate_stage_change".to_owned(),
+            payload: format!(r#"{{"id":"{event_id}"}}"#),
+            at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_stores_each_event_once_within_and_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("engine.db")).await.unwrap();
+        let now = ManualClock::scenario_epoch();
+        let gh = |id: &str| event(Source::Greenhouse, id, now);
+
+        let first = [gh("a"), gh("b"), gh("a"), event(Source::Iop, "a", now), gh("b")];
+        let outcomes = store.enqueue_batch(&first).await.unwrap();
+        let new: Vec<bool> = outcomes.iter().map(|o| matches!(o, Enqueued::New(_))).collect();
+        assert_eq!(new, [true, true, false, true, false], "{outcomes:?}");
+
+        let second = store.enqueue_batch(&[gh("c"), gh("a"), gh("c")]).await.unwrap();
+        assert!(matches!(second[0], Enqueued::New(_)));
+        assert_eq!(second[1..], [Enqueued::Duplicate, Enqueued::Duplicate]);
+
+        // Each new outcome names its own row, holding that event's payload.
+        let due = store.due(now, 100).await.unwrap();
+        let stored: Vec<(i64, &str, &str)> =
+            due.iter().map(|i| (i.id, i.event_id.as_str(), i.payload.as_str())).collect();
+        let Enqueued::New(c) = second[0] else { unreachable!() };
+        let Enqueued::New(a) = outcomes[0] else { unreachable!() };
+        assert_eq!(stored.len(), 4, "{stored:?}");
+        assert!(stored.contains(&(a, "a", r#"{"id":"a"}"#)), "{stored:?}");
+        assert!(stored.contains(&(c, "c", r#"{"id":"c"}"#)), "{stored:?}");
+        assert!(store.enqueue_batch(&[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_batch_stores_none_of_its_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let now = ManualClock::scenario_epoch();
+        super::super::testing::refuse_event(&path, "poison").await;
+
+        // More than one statement's worth, the refused one last: the rows the first
+        // statement inserted must be rolled back with it.
+        let mut batch: Vec<NewEvent> = (0..ROWS_PER_INSERT + 10)
+            .map(|n| event(Source::Greenhouse, &format!("e{n}"), now))
+            .collect();
+        batch.push(event(Source::Greenhouse, "poison", now));
+        let error = store.enqueue_batch(&batch).await.unwrap_err();
+        assert!(error.to_string().contains("injected failure"), "{error}");
+        assert_eq!(store.pending_count().await.unwrap(), 0, "nothing of the batch was stored");
+
+        batch.pop();
+        let outcomes = store.enqueue_batch(&batch).await.unwrap();
+        assert!(outcomes.iter().all(|o| matches!(o, Enqueued::New(_))), "{outcomes:?}");
+        assert_eq!(store.pending_count().await.unwrap(), batch.len() as u64);
     }
 
     #[tokio::test]

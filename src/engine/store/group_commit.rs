@@ -1,0 +1,248 @@
+//! Group commit for accepted webhooks. Request handlers hand their event to one writer task,
+//! which takes everything queued (up to a bound), stores it with one
+//! [`Store::enqueue_batch`] — one transaction, one flush to disk — and only then answers each
+//! waiting handler. Under load many webhooks share one commit; a lone webhook is committed at
+//! once, because the writer never waits for a batch to fill.
+//!
+//! The promise to senders is unchanged: a handler learns its event is stored only after the
+//! commit holding it succeeded, and when a batch fails every handler in it learns that nothing
+//! of it was stored.
+//!
+//! TODO(perf): the worker's writes (an event marked done, one commit each) still commit one by
+//! one on the same SQLite connection, about a third of the writer's time under load
+//! (docs/performance.md); they could ride in these batches.
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::{Enqueued, NewEvent, Store, StoreError};
+
+/// Events waiting for the writer before handlers wait for room to queue theirs; a few full
+/// batches, so a burst queues without blocking while the previous commit flushes.
+const QUEUE_CAPACITY: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Enqueued, StoreError>>;
+
+struct Waiting {
+    event: NewEvent,
+    reply: Reply,
+}
+
+/// The handle handlers use; the writer task stops when the last handle is dropped.
+pub struct GroupCommit {
+    queue: mpsc::Sender<Waiting>,
+    stored: Arc<Notify>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current Tokio runtime (so call it inside one), storing at
+    /// most `max_batch` events per commit.
+    pub fn start(store: Arc<dyn Store>, max_batch: usize) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
+        let stored = Arc::new(Notify::new());
+        tokio::spawn(write(store, waiting, max_batch.max(1), stored.clone()));
+        Self { queue, stored }
+    }
+
+    /// Stores `event` together with whatever else is queued, and returns once the commit that
+    /// holds it has succeeded (or failed, storing none of its batch).
+    pub async fn enqueue(&self, event: NewEvent) -> Result<Enqueued, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Waiting { event, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Resolves after a commit stored at least one new event (at once when one did since the
+    /// last call), so the worker need not poll for fresh work.
+    pub async fn stored_new(&self) {
+        self.stored.notified().await;
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError("the store's writer has stopped".into())
+}
+
+async fn write(
+    store: Arc<dyn Store>,
+    mut queue: mpsc::Receiver<Waiting>,
+    max_batch: usize,
+    stored: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while queue.recv_many(&mut batch, max_batch).await > 0 {
+        let (events, replies): (Vec<NewEvent>, Vec<Reply>) =
+            batch.drain(..).map(|waiting| (waiting.event, waiting.reply)).unzip();
+        let started = std::time::Instant::now();
+        let outcomes = match store.enqueue_batch(&events).await {
+            Ok(outcomes) if outcomes.len() == events.len() => outcomes,
+            Ok(outcomes) => {
+                // Committed, but the outcomes cannot be matched to their handlers: none is
+                // acknowledged, the senders retry, and the retries are recognised duplicates.
+                let error = StoreError(format!(
+                    "the store answered {} outcomes for {} events",
+                    outcomes.len(),
+                    events.len()
+                ));
+                fail_all(replies, &error);
+                continue;
+            }
+            Err(error) => {
+                fail_all(replies, &error);
+                continue;
+            }
+        };
+        let took_us = started.elapsed().as_micros() as u64;
+        tracing::debug!(events = events.len(), took_us, "webhook batch committed");
+        if outcomes.iter().any(|outcome| matches!(outcome, Enqueued::New(_))) {
+            stored.notify_one();
+        }
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            // A handler that went away (its client hung up) is simply not answered; its event
+            // is stored, and a redelivery will be recognised as a duplicate.
+            let _ = reply.send(Ok(outcome));
+        }
+    }
+}
+
+fn fail_all(replies: Vec<Reply>, error: &StoreError) {
+    tracing::error!(%error, events = replies.len(), "could not store a batch of webhooks");
+    for reply in replies {
+        let _ = reply.send(Err(error.clone()));
+    }
+}
+
+#[cfg(test)]
+impl GroupCommit {
+    /// Events sent and not yet taken by the writer.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Sends `event` and returns the answer to wait for, once the writer has taken it: from
+    /// then on the writer is busy with a batch holding this event alone.
+    pub(crate) async fn enqueue_alone(
+        &self,
+        event: NewEvent,
+    ) -> tokio::task::JoinHandle<Result<Enqueued, StoreError>> {
+        assert_eq!(self.queued(), 0, "nothing else waits");
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Waiting { event, reply }).await.map_err(|_| stopped()).unwrap();
+        while self.queued() > 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::spawn(async move { answer.await.map_err(|_| stopped())? })
+    }
+
+    /// Waits until `count` events are queued behind the writer's current batch.
+    pub(crate) async fn wait_queued(&self, count: usize) {
+        while self.queued() < count {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::engine::store::testing::{WriteLock, refuse_event};
+    use crate::engine::store::{Source, SqliteStore};
+
+    fn event(event_id: &str, at: DateTime<Utc>) -> NewEvent {
+        NewEvent {
+            source: Source::Greenhouse,
+            event_id: event_id.to_owned(),
+            kind: "candidate_stage_change".to_owned(),
+            payload: "{}".to_owned(),
+            at,
+        }
+    }
+
+    /// A store in `dir` and its writer: the database's path, the store, the writer.
+    async fn writer(dir: &Path) -> (PathBuf, Arc<dyn Store>, Arc<GroupCommit>) {
+        let path = dir.join("engine.db");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+        let commit = Arc::new(GroupCommit::start(store.clone(), 64));
+        (path, store, commit)
+    }
+
+    /// Sends `first` alone, then `rest` while the writer is held on `first` by a lock on the
+    /// database, so `rest` is taken as one batch once the lock is released. Returns the
+    /// answers: `first`'s, then `rest`'s in order.
+    async fn first_then_batch(
+        commit: &Arc<GroupCommit>,
+        path: &Path,
+        first: NewEvent,
+        rest: Vec<NewEvent>,
+    ) -> (Result<Enqueued, StoreError>, Vec<Result<Enqueued, StoreError>>) {
+        let lock = WriteLock::take(path).await;
+        let first = commit.enqueue_alone(first).await;
+        let count = rest.len();
+        let waiting: Vec<_> = rest
+            .into_iter()
+            .map(|event| {
+                let commit = commit.clone();
+                tokio::spawn(async move { commit.enqueue(event).await })
+            })
+            .collect();
+        commit.wait_queued(count).await;
+        lock.release().await;
+        let first = first.await.unwrap();
+        let mut answers = Vec::new();
+        for answer in waiting {
+            answers.push(answer.await.unwrap());
+        }
+        (first, answers)
+    }
+
+    #[tokio::test]
+    async fn queued_events_share_a_commit_and_repeats_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, store, commit) = writer(dir.path()).await;
+        let now = ManualClock::scenario_epoch();
+
+        let ids = ["a", "b", "a", "c", "b", "a", "x"];
+        let (first, answers) =
+            first_then_batch(&commit, &path, event("x", now), ids.map(|id| event(id, now)).into())
+                .await;
+        assert!(matches!(first, Ok(Enqueued::New(_))), "{first:?}");
+        let new: Vec<bool> = answers.iter().map(|a| matches!(a, Ok(Enqueued::New(_)))).collect();
+        assert_eq!(new, [true, true, false, true, false, false, false], "{answers:?}");
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+
+        // Across batches too: a later repeat is a duplicate.
+        assert_eq!(commit.enqueue(event("c", now)).await.unwrap(), Enqueued::Duplicate);
+        let stored: Vec<String> =
+            store.due(now, 100).await.unwrap().into_iter().map(|i| i.event_id).collect();
+        assert_eq!(stored, ["x", "a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_answers_every_waiter_and_stores_none_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, store, commit) = writer(dir.path()).await;
+        let now = ManualClock::scenario_epoch();
+        refuse_event(&path, "poison").await;
+
+        let batch = ["b1", "b2", "poison", "b3"].map(|id| event(id, now));
+        let (first, answers) =
+            first_then_batch(&commit, &path, event("ok", now), batch.into()).await;
+        assert!(matches!(first, Ok(Enqueued::New(_))), "{first:?}");
+        for answer in &answers {
+            let error = answer.as_ref().expect_err("no waiter of the failed batch is told stored");
+            assert!(error.to_string().contains("injected failure"), "{error}");
+        }
+        let stored: Vec<String> =
+            store.due(now, 100).await.unwrap().into_iter().map(|i| i.event_id).collect();
+        assert_eq!(stored, ["ok"], "only the earlier batch was stored");
+
+        // The writer goes on: the refused batch's other events are new when sent again.
+        assert!(matches!(commit.enqueue(event("b2", now)).await, Ok(Enqueued::New(_))));
+    }
+}
