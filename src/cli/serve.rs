@@ -335,6 +335,7 @@ fn fake_candidates(world: &Seed, count: usize, seed: u64) -> Vec<SeedCandidate> 
                     job_key: job.key.clone(),
                     stage: Some(stage.name.clone()),
                     status: None,
+                    custom_fields: Default::default(),
                 }]
             };
             let typed = |value: String, kind: &str| TypedValue { value, kind: kind.to_owned() };
