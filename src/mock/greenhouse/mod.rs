@@ -28,6 +28,8 @@ mod writes;
 #[cfg(test)]
 mod cache_tests;
 #[cfg(test)]
+mod custom_field_tests;
+#[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
 mod fidelity_tests;
