@@ -265,8 +265,9 @@ fn check_custom_fields(scenario: &Scenario) -> Result<(), Problem> {
     let definitions = super::world::custom_field_seeds(given);
     for (index, field) in given.custom_fields.iter().enumerate() {
         // Checked together with the earlier ones, so a key declared twice is caught here.
-        gh::check_custom_field_definitions(&definitions[..=index])
-            .map_err(|message| (field.referenced.line(), format!("given.{message}")))?;
+        gh::check_custom_field_definitions(&definitions[..=index]).map_err(|message| {
+            (field.referenced.line(), format!("given.custom_fields: {message}"))
+        })?;
     }
     for candidate in &given.candidates {
         let c = &candidate.value;
