@@ -11,6 +11,12 @@
 //! definitions existed: each new key gets a derived definition, its type guessed from the
 //! first value, and values go unchecked — so older scenarios and worlds still load, and
 //! still show `engine check` the fields their records carry.
+//!
+//! TODO(fidelity): `/v3/custom_field_options` is not served; a select's options only decide
+//! which seeded values are accepted.
+//! TODO(fidelity): `PATCH /v3/candidates/{id}` replaces `custom_fields` with the map it is
+//! sent, unchecked against the definitions; Harvest takes `[{name_key, value}]` and refuses
+//! unknown keys and ill-typed values.
 
 use std::collections::BTreeMap;
 
