@@ -87,10 +87,12 @@ async fn world(config: &EngineConfig, transport: Transport) -> World {
                     job_key: "job".into(),
                     stage: None,
                     status: None,
+                    custom_fields: Default::default(),
                 }],
             })
             .collect(),
         rejection_reasons: Vec::new(),
+        custom_fields: Vec::new(),
     };
     let seeded: gh::Seeded = harness
         .control(Side::Greenhouse, Method::POST, "/_rehearsal/seed", Some(&seed))

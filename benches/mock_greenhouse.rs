@@ -99,10 +99,12 @@ fn setup(runtime: &tokio::runtime::Runtime) -> (RouterClient, String, Vec<i64>, 
                         job_key: "job".into(),
                         stage: None,
                         status: None,
+                        custom_fields: Default::default(),
                     }],
                 })
                 .collect(),
             rejection_reasons: Vec::new(),
+            custom_fields: Vec::new(),
         };
         let seeded: gh::Seeded = serde_json::from_value(
             call(

@@ -63,7 +63,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub iop_port: u16,
     /// A YAML or JSON file holding a Greenhouse seed (users, jobs, candidates,
-    /// rejection_reasons), as `POST /_rehearsal/seed` takes it; seeded at start.
+    /// rejection_reasons, custom_fields), as `POST /_rehearsal/seed` takes it; seeded at start.
     #[arg(long)]
     pub world: Option<PathBuf>,
     /// Adds this many fake candidates, each with an application on a random stage of a
@@ -335,6 +335,7 @@ fn fake_candidates(world: &Seed, count: usize, seed: u64) -> Vec<SeedCandidate> 
                     job_key: job.key.clone(),
                     stage: Some(stage.name.clone()),
                     status: None,
+                    custom_fields: Default::default(),
                 }]
             };
             let typed = |value: String, kind: &str| TypedValue { value, kind: kind.to_owned() };

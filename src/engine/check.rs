@@ -424,8 +424,6 @@ pub async fn check_stages(
     problems.extend(super::check_mapping::workflow_stages_against(config, text, file, &stages));
     let mut notes = Vec::new();
     if !config.mapping.custom_fields.is_empty() {
-        // TODO(fidelity): the mock Greenhouse serves no /v3/custom_fields, so this path is
-        // proven against wiremock (tests/it/engine_check.rs) and notes a 404 against the mock.
         match client.list("custom_fields", &[]).await {
             Ok(definitions) => {
                 notes.push("custom fields checked against the connected Greenhouse".into());

@@ -238,6 +238,7 @@ async fn seed(world: &World, options: &LoadOptions) -> Result<(Vec<Candidate>, I
                     job_key: JOB.into(),
                     stage: None,
                     status: None,
+                    custom_fields: Default::default(),
                 }],
             }
         })
@@ -287,6 +288,7 @@ async fn seed(world: &World, options: &LoadOptions) -> Result<(Vec<Candidate>, I
         }],
         candidates,
         rejection_reasons: Vec::new(),
+        custom_fields: Vec::new(),
     };
     let seeded: gh::Seeded =
         world.control(Side::Greenhouse, Method::POST, "/_rehearsal/seed", &seed).await?;

@@ -48,10 +48,46 @@ pub struct Given {
     #[serde(default)]
     #[schemars(with = "Vec<GivenCandidate>")]
     pub candidates: Vec<Spanned<GivenCandidate>>,
+    /// Greenhouse custom field definitions (`GET /v3/custom_fields`). Once any is declared,
+    /// every custom-field value of a candidate or application must name a declared field of
+    /// its record and fit its type; with none, each key gets a derived `short_text`-like
+    /// definition and values go unchecked.
+    #[serde(default)]
+    #[schemars(with = "Vec<GivenCustomField>")]
+    pub custom_fields: Vec<Spanned<GivenCustomField>>,
     /// Overrides merged into the engine configuration for this scenario only, in the TOML
     /// file's structure (e.g. `policies: { on_decline: reject }`, `triggers: [...]`).
     #[serde(default)]
     pub engine: Option<serde_json::Value>,
+}
+
+/// A Greenhouse custom field definition.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GivenCustomField {
+    /// Harvest's `name_key`: the key under the records' `custom_fields`.
+    pub key: String,
+    /// The name shown in Greenhouse; derived from the key when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The record it belongs to, Harvest's `field_type`: `candidate` or `application` (job,
+    /// offer, opening, … exist too, but scenarios set no values on them).
+    pub record: String,
+    /// Harvest's `value_type`: short_text, long_text, yes_no, single_select, multi_select,
+    /// currency, currency_range, number, number_range, date, url or user.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The choices of a single_select or multi_select field.
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub id: Option<i64>,
 }
 
 /// A Greenhouse user who is also an interviewer in the IOP.
@@ -145,8 +181,13 @@ pub struct GivenCandidate {
     pub phones: Vec<TypedSpec>,
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Values of candidate custom fields by key, as Harvest returns them (a select holds
+    /// its option's name, a date `YYYY-MM-DD`, a currency `{unit, amount}`).
     #[serde(default)]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Values of application custom fields by key, on the candidate's one application.
+    #[serde(default)]
+    pub application_custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub id: Option<i64>,
     /// The job (by name) the candidate applied to.

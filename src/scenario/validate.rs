@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::duration;
 use super::expect::TARGETS;
 use super::invariants::INVARIANTS;
+use crate::mock::greenhouse as gh;
+
 use super::model::{FaultsStep, GreenhouseStep, IopStep, Scenario, Step, WebhookStep};
 
 type Problem = (u64, String);
@@ -253,7 +255,36 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
             return Err((line, format!("candidate `{}` is defined twice", c.name)));
         }
     }
+    check_custom_fields(scenario)?;
     Ok(names)
+}
+
+/// Each definition where it is written, then each candidate's values against them all.
+fn check_custom_fields(scenario: &Scenario) -> Result<(), Problem> {
+    let given = &scenario.given;
+    let definitions = super::world::custom_field_seeds(given);
+    for (index, field) in given.custom_fields.iter().enumerate() {
+        // Checked together with the earlier ones, so a key declared twice is caught here.
+        gh::check_custom_field_definitions(&definitions[..=index]).map_err(|message| {
+            (field.referenced.line(), format!("given.custom_fields: {message}"))
+        })?;
+    }
+    for candidate in &given.candidates {
+        let c = &candidate.value;
+        let records = [
+            ("candidate", &c.custom_fields, format!("candidate `{}`: custom_fields", c.name)),
+            (
+                "application",
+                &c.application_custom_fields,
+                format!("candidate `{}`: application_custom_fields", c.name),
+            ),
+        ];
+        for (record, values, what) in records {
+            gh::check_custom_field_values(&definitions, record, values, &what)
+                .map_err(|message| (candidate.referenced.line(), message))?;
+        }
+    }
+    Ok(())
 }
 
 fn candidate<'a>(names: &'a Names<'_>, name: &str) -> Result<&'a str, String> {

@@ -71,6 +71,7 @@ pub async fn seed(
             stages,
         });
     }
+    seed.custom_fields = custom_field_seeds(given);
     for candidate in &given.candidates {
         let c = &candidate.value;
         let (first_name, last_name) = split_name(&c.name);
@@ -95,6 +96,7 @@ pub async fn seed(
                 job_key: c.applies_to.clone(),
                 stage: c.stage.clone(),
                 status: c.status.clone(),
+                custom_fields: c.application_custom_fields.clone(),
             }],
         });
     }
@@ -148,6 +150,30 @@ pub async fn seed(
         harness.control(Side::Iop, Method::POST, "/_rehearsal/seed", Some(&iop_seed)).await?;
     ids.iop_users = seeded.users;
     Ok(ids)
+}
+
+/// `given.custom_fields` in the mock's seed vocabulary (`record` is Harvest's `field_type`,
+/// `type` its `value_type`).
+pub(crate) fn custom_field_seeds(given: &Given) -> Vec<gh::SeedCustomField> {
+    given
+        .custom_fields
+        .iter()
+        .map(|field| {
+            let f = &field.value;
+            gh::SeedCustomField {
+                key: f.key.clone(),
+                id: f.id,
+                name: f.name.clone(),
+                field_type: f.record.clone(),
+                value_type: f.kind.clone(),
+                options: f.options.clone(),
+                active: f.active,
+                private: f.private,
+                required: f.required,
+                description: None,
+            }
+        })
+        .collect()
 }
 
 fn seed_stage(stage: &StageSpec) -> gh::SeedStage {

@@ -142,3 +142,47 @@ fn an_unwritable_output_is_refused_before_running() {
     let run = rehearsal(&["run", "scenarios/stage-skip.yaml", "--jobs", "0"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn custom_field_values_must_be_declared_and_fit_their_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = |fields: &str, values: &str| {
+        format!(
+            "name: t\ngiven:\n  jobs:\n    - {{ name: Backend Engineer, stages: [Application Review] }}\n  custom_fields:\n{fields}  candidates:\n    - name: Ana Ruiz\n      applies_to: Backend Engineer\n{values}steps:\n  - advance: 1h\n"
+        )
+    };
+    let level = "    - { key: level, record: candidate, type: single_select, options: [Junior, Senior] }\n    - { key: start_date, record: application, type: date }\n";
+
+    let text = world(level, "      application_custom_fields: { budget: 100 }\n");
+    let file = write(dir.path(), "undeclared.yaml", &text);
+    let run = rehearsal(&["validate", &file.display().to_string()]);
+    assert_bad_input(
+        &run,
+        &format!(
+            "{}:9: candidate `Ana Ruiz`: application_custom_fields.budget: no application custom field `budget` is declared (declared: start_date)",
+            file.display()
+        ),
+    );
+
+    let text = world(level, "      custom_fields: { level: Staff }\n");
+    let file = write(dir.path(), "ill-typed.yaml", &text);
+    let run = rehearsal(&["validate", &file.display().to_string()]);
+    assert_bad_input(
+        &run,
+        &format!(
+            "{}:9: candidate `Ana Ruiz`: custom_fields.level: `level` is a single_select field and takes one of its options (Junior, Senior)",
+            file.display()
+        ),
+    );
+
+    let fields = "    - { key: level, record: candidate, type: text }\n";
+    let file = write(dir.path(), "bad-type.yaml", &world(fields, ""));
+    let run = rehearsal(&["validate", &file.display().to_string()]);
+    assert_bad_input(
+        &run,
+        &format!(
+            "{}:6: given.custom_fields: custom field `level`: value_type `text` is not one of short_text",
+            file.display()
+        ),
+    );
+}

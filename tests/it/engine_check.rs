@@ -197,15 +197,21 @@ async fn stages_are_checked_against_the_connected_greenhouse() {
         run.stdout
     );
 
-    // The mock has no /v3/custom_fields: custom fields go unchecked, said in a note.
+    // The mock lists custom fields; this world defines none, so the rule's field is missing.
     let with_fields = format!(
         "{good}\n[[mapping.custom_fields]]\nfrom = \"candidate.custom_fields.level\"\nto = \"candidate.custom_fields.level\"\ntype = \"short_text\"\n"
     );
     let file = write(dir.path(), "fields.toml", &with_fields);
     let run = check(&file, &env_for("SC_")).await;
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("note: custom fields not checked: "), "{}", run.stdout);
-    assert!(run.stdout.contains("404"), "{}", run.stdout);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    says(&run, "note: custom fields checked against the connected Greenhouse");
+    says(
+        &run,
+        &format!(
+            ":{}: mapping.custom_fields[0].from: no candidate custom field `level` in the connected Greenhouse",
+            line_with(&with_fields, "from = \"candidate.custom_fields.level\"")
+        ),
+    );
 }
 
 #[tokio::test]

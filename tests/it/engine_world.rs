@@ -114,6 +114,7 @@ pub fn seed(count: usize, stage: &str) -> Seed {
                 job_key: "backend".into(),
                 stage: Some(stage.into()),
                 status: None,
+                custom_fields: Default::default(),
             }],
         })
         .collect();
@@ -127,6 +128,7 @@ pub fn seed(count: usize, stage: &str) -> Seed {
         }],
         candidates,
         rejection_reasons: vec![],
+        custom_fields: Vec::new(),
     }
 }
 

@@ -107,6 +107,7 @@ fn greenhouse_seed(apps: &[AppSpec]) -> gh::Seed {
                 job_key: format!("job{job}"),
                 stage: Some(STAGES[stage].into()),
                 status: Some(STATUSES[status].into()),
+                custom_fields: Default::default(),
             }],
         })
         .collect();
@@ -122,6 +123,7 @@ fn greenhouse_seed(apps: &[AppSpec]) -> gh::Seed {
         jobs: vec![job("job0"), job("job1")],
         candidates,
         rejection_reasons: Vec::new(),
+        custom_fields: Vec::new(),
     }
 }
 

@@ -287,3 +287,85 @@ fn a_bad_world_file_names_file_and_line_and_exits_2() {
     assert!(run.stderr.contains("unknown job key `nope`"), "{}", run.stderr);
     assert!(run.stderr.contains(&missing_job.display().to_string()), "{}", run.stderr);
 }
+
+/// `engine check` against a running `rehearsal serve`: the world's custom fields are what the
+/// mapping is checked against, and each misread field is named where the config names it.
+#[tokio::test]
+async fn engine_check_reads_custom_fields_from_the_served_world() {
+    let served = Served::start(&["--world", "fixtures/serve-world.yaml"]);
+    let greenhouse = served.field("greenhouse", "base_url");
+    let iop = served.field("iop", "base_url");
+    let rule = |from: &str, to: &str, kind: &str| {
+        format!(
+            "\n[[mapping.custom_fields]]\nfrom = \"{from}\"\nto = \"{to}\"\ntype = \"{kind}\"\n"
+        )
+    };
+    let text = [
+        crate::engine_world::config_text(&greenhouse, &iop, "unused.db", "SV_"),
+        rule(
+            "application.custom_fields.interview_format",
+            "scheduling_request.custom_fields.interview_format",
+            "single_select",
+        ),
+        rule(
+            "candidate.custom_fields.seniority",
+            "candidate.custom_fields.seniority",
+            "short_text",
+        ),
+        rule("candidate.custom_fields.relocate", "candidate.custom_fields.relocate", "short_text"),
+        rule(
+            "application.custom_fields.level",
+            "scheduling_request.custom_fields.level",
+            "single_select",
+        ),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "engine.toml", &text);
+    let env = [
+        ("SV_GH_ID", served.field("greenhouse", "client_id")),
+        ("SV_GH_SECRET", served.field("greenhouse", "client_secret")),
+        ("SV_GH_HOOK", "unused".to_owned()),
+        ("SV_IOP_KEY", served.field("iop", "api_key")),
+        ("SV_IOP_HOOK", "unused".to_owned()),
+    ];
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "check", "--config"])
+        .arg(&file)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let expected = [
+        format!(
+            ":{}: mapping.custom_fields[1].from: no candidate custom field `seniority` in the connected Greenhouse",
+            line("from = \"candidate.custom_fields.seniority\"")
+        ),
+        format!(
+            ":{}: mapping.custom_fields[2].type: `relocate` is a `yes_no` field in the connected Greenhouse, not `short_text`; set type = \"yes_no\"",
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| l.contains("type = \"short_text\""))
+                .nth(1)
+                .unwrap()
+                .0
+                + 1
+        ),
+        // `level` exists, but on candidates: an application rule cannot read it.
+        format!(
+            ":{}: mapping.custom_fields[3].from: no application custom field `level` in the connected Greenhouse",
+            line("from = \"application.custom_fields.level\"")
+        ),
+        "note: custom fields checked against the connected Greenhouse".to_owned(),
+        "3 problems".to_owned(),
+    ];
+    for text in expected {
+        assert!(stdout.contains(&text), "expected {text:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("interview_format"), "the declared field is fine: {stdout}");
+}

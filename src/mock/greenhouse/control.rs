@@ -19,6 +19,39 @@ pub struct Seed {
     /// Rejection reasons; Greenhouse's defaults are added when this is empty.
     #[serde(default)]
     pub rejection_reasons: Vec<String>,
+    /// Custom field definitions (`GET /v3/custom_fields`), seeded before the candidates
+    /// whose values they type.
+    #[serde(default)]
+    pub custom_fields: Vec<SeedCustomField>,
+}
+
+/// A custom field definition, in Harvest's words: `field_type` is the record it belongs to
+/// (`candidate`, `application`, `job`, `offer`, …), `value_type` what its values are
+/// (`short_text`, `yes_no`, `single_select`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCustomField {
+    /// Harvest's immutable `name_key`, the key records' `custom_fields` use.
+    pub key: String,
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// The name shown in Greenhouse; derived from the key when absent (`start_date` →
+    /// `Start date`).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub field_type: String,
+    pub value_type: String,
+    /// The choices of a `single_select` or `multi_select` field, in order.
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +117,7 @@ pub struct SeedCandidate {
     pub phone_numbers: Vec<TypedValue>,
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Values of `candidate` custom fields by key, in the shape Harvest returns them.
     #[serde(default)]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
@@ -111,6 +145,9 @@ pub struct SeedApplication {
     /// `in_process` (default), `rejected` or `hired`.
     #[serde(default)]
     pub status: Option<String>,
+    /// Values of `application` custom fields by key, in the shape Harvest returns them.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
 }
 
 /// The ids a seed produced, by key.
@@ -120,6 +157,9 @@ pub struct Seeded {
     pub jobs: BTreeMap<String, SeededJob>,
     pub candidates: BTreeMap<String, SeededCandidate>,
     pub rejection_reasons: BTreeMap<String, i64>,
+    /// `<field_type>.<key>` → custom field id, declared and derived ones alike.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use super::{GreenhouseMockConfig, MockGreenhouse, faults, webhooks};
 use crate::mock::common::ActionOutcome;
 
 /// The collections `GET /_rehearsal/state` returns, in its key order.
-const STATE_COLLECTIONS: [Collection; 12] = [
+const STATE_COLLECTIONS: [Collection; 13] = [
     Collection::Users,
     Collection::Jobs,
     Collection::JobInterviewStages,
@@ -30,6 +30,7 @@ const STATE_COLLECTIONS: [Collection; 12] = [
     Collection::Scorecards,
     Collection::Notes,
     Collection::RejectionReasons,
+    Collection::CustomFields,
 ];
 
 pub(crate) async fn handle(mock: &MockGreenhouse, call: &Call) -> Reply {

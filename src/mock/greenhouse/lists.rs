@@ -114,6 +114,12 @@ fn extra_filters(collection: Collection) -> &'static [(&'static str, Filter)] {
             ("job_ids", Ids("job_id")),
             ("candidate_ids", Ids("candidate_id")),
         ],
+        Collection::CustomFields => &[
+            ("field_type", Text("field_type")),
+            ("active", Bool("active")),
+            ("name", Text("name")),
+            ("name_key", Text("name_key")),
+        ],
     }
 }
 

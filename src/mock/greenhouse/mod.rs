@@ -5,6 +5,11 @@ pub mod control;
 
 mod auth;
 mod control_routes;
+mod custom_fields;
+pub use custom_fields::{
+    check_definitions as check_custom_field_definitions,
+    check_record_values as check_custom_field_values,
+};
 mod faults;
 pub use faults::validate as validate_faults;
 mod fidelity;
@@ -22,6 +27,8 @@ mod writes;
 
 #[cfg(test)]
 mod cache_tests;
+#[cfg(test)]
+mod custom_field_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use super::control::{
     Seed, SeedApplication, SeedCandidate, SeedJob, Seeded, SeededCandidate, SeededJob, SeededStage,
 };
-use super::ops;
 use super::state::{
     AppStatus, Application, Candidate, Collection, DefaultInterviewer, Id, Instant, InterviewKit,
     Job, JobInterview, JobStage, ReasonType, RejectionReason, State, User,
 };
+use super::{custom_fields, ops};
 
 /// Minutes a seeded job interview lasts unless the seed says otherwise.
 const DEFAULT_DURATION_MINUTES: u32 = 45;
@@ -46,6 +46,7 @@ pub(crate) fn apply(state: &mut State, seed: &Seed, now: Instant) -> Result<Seed
     }
 
     seed_reasons(&mut draft, seed, now, &mut seeded)?;
+    custom_fields::seed_definitions(&mut draft, &seed.custom_fields, now)?;
     for job in &seed.jobs {
         let job_seeded = seed_job(&mut draft, job, now)?;
         seeded.jobs.insert(job.key.clone(), job_seeded);
@@ -55,11 +56,18 @@ pub(crate) fn apply(state: &mut State, seed: &Seed, now: Instant) -> Result<Seed
         seeded.candidates.insert(candidate.key.clone(), candidate_seeded);
     }
 
+    for field in draft.custom_fields.values() {
+        if !state.custom_fields.contains_key(&field.id) {
+            seeded
+                .custom_fields
+                .insert(format!("{}.{}", field.field_type, field.name_key), field.id);
+        }
+    }
     *state = draft;
     Ok(seeded)
 }
 
-fn take_id(
+pub(super) fn take_id(
     state: &mut State,
     collection: Collection,
     pinned: Option<Id>,
@@ -200,6 +208,8 @@ fn seed_candidate(
         return Err(format!("duplicate candidate key `{}`", seed.key));
     }
     let what = format!("candidate `{}`", seed.key);
+    let at = format!("{what}: custom_fields");
+    custom_fields::check_values(state, "candidate", &seed.custom_fields, &at, now)?;
     let candidate_id = take_id(state, Collection::Candidates, seed.id, &what)?;
     let record = Candidate {
         id: candidate_id,
@@ -256,6 +266,8 @@ fn seed_application(
             ));
         }
     };
+    let at = format!("{what}: custom_fields");
+    custom_fields::check_values(state, "application", &application.custom_fields, &at, now)?;
     let rejected = status == AppStatus::Rejected;
     let app_id = take_id(state, Collection::Applications, application.id, what)?;
     let record = Application {
@@ -271,6 +283,7 @@ fn seed_application(
             None
         },
         rejected_at: rejected.then_some(now),
+        custom_fields: application.custom_fields.clone(),
         created_at: now,
         updated_at: now,
         last_activity_at: now,

@@ -36,10 +36,12 @@ pub(crate) enum Collection {
     Notes,
     RejectionReasons,
     Offers,
+    CustomFields,
 }
 
 impl Collection {
-    pub(crate) const ALL: [Collection; 15] = [
+    /// New collections go last: a collection's id range follows its place here.
+    pub(crate) const ALL: [Collection; 16] = [
         Self::Users,
         Self::Jobs,
         Self::JobInterviewStages,
@@ -55,6 +57,7 @@ impl Collection {
         Self::Notes,
         Self::RejectionReasons,
         Self::Offers,
+        Self::CustomFields,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Collection {
             Self::Notes => "notes",
             Self::RejectionReasons => "rejection_reasons",
             Self::Offers => "offers",
+            Self::CustomFields => "custom_fields",
         }
     }
 
@@ -209,6 +213,8 @@ pub(crate) struct Application {
     pub job_stage_id: Id,
     pub rejection_reason_id: Option<Id>,
     pub rejected_at: Option<Instant>,
+    /// Values of `application` custom fields by `name_key`.
+    pub custom_fields: BTreeMap<String, Value>,
     pub created_at: Instant,
     pub updated_at: Instant,
     pub last_activity_at: Instant,
@@ -309,6 +315,31 @@ impl ReasonType {
     }
 }
 
+/// A `/v3/custom_fields` definition: a field an organisation adds to one kind of record.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomField {
+    pub id: Id,
+    pub name: String,
+    /// The immutable key records' `custom_fields` are keyed by.
+    pub name_key: String,
+    /// The record it belongs to (`candidate`, `application`, …), as Harvest names it.
+    pub field_type: String,
+    /// What its values are (`short_text`, `yes_no`, …).
+    pub value_type: String,
+    /// Choices of a select field, in order.
+    pub options: Vec<String>,
+    pub active: bool,
+    pub private: bool,
+    pub required: bool,
+    pub description: Option<String>,
+    /// Position among the fields of its `field_type`, from 0.
+    pub sort_order: i64,
+    /// Made up from a value seeded without any declared definition (see
+    /// [`super::custom_fields`]); such a field types nothing.
+    pub derived: bool,
+    pub created_at: Instant,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct RejectionReason {
     pub id: Id,
@@ -334,6 +365,7 @@ pub(crate) struct State {
     pub scorecards: BTreeMap<Id, Scorecard>,
     pub notes: BTreeMap<Id, Note>,
     pub rejection_reasons: BTreeMap<Id, RejectionReason>,
+    pub custom_fields: BTreeMap<Id, CustomField>,
     pub user_keys: BTreeMap<String, Id>,
     pub job_keys: BTreeMap<String, Id>,
     pub candidate_keys: BTreeMap<String, Id>,
@@ -387,6 +419,7 @@ impl State {
             Collection::Notes => self.notes.contains_key(&id),
             Collection::RejectionReasons => self.rejection_reasons.contains_key(&id),
             Collection::Offers => false,
+            Collection::CustomFields => self.custom_fields.contains_key(&id),
         }
     }
 
@@ -416,7 +449,9 @@ impl State {
             Collection::DefaultInterviewers => {
                 self.default_interviewers.values().map(default_interviewer_json).collect()
             }
-            Collection::Candidates => self.candidates.values().map(candidate_json).collect(),
+            Collection::Candidates => {
+                self.candidates.values().map(|c| self.candidate_json(c)).collect()
+            }
             Collection::Applications => {
                 self.applications.values().map(|a| self.application_json(a, mode)).collect()
             }
@@ -431,7 +466,17 @@ impl State {
                 self.rejection_reasons.values().map(rejection_reason_json).collect()
             }
             Collection::Offers => Vec::new(),
+            Collection::CustomFields => {
+                self.custom_fields.values().map(super::custom_fields::definition_json).collect()
+            }
         }
+    }
+
+    /// A candidate in its v3 shape, `custom_fields` showing every active candidate field.
+    pub(crate) fn candidate_json(&self, candidate: &Candidate) -> Value {
+        let mut record = candidate_json(candidate);
+        record["custom_fields"] = self.custom_values("candidate", &candidate.custom_fields);
+        record
     }
 
     pub(crate) fn application_json(&self, app: &Application, mode: StageIdMode) -> Value {
@@ -453,7 +498,7 @@ impl State {
             "source_id": null,
             "referrer_id": null,
             "location_address": null,
-            "custom_fields": {},
+            "custom_fields": self.custom_values("application", &app.custom_fields),
             "job_post_id": null,
             "prospective_job_ids": [],
             "needs_decision": false,
@@ -566,7 +611,8 @@ fn default_interviewer_json(row: &DefaultInterviewer) -> Value {
     })
 }
 
-pub(crate) fn candidate_json(candidate: &Candidate) -> Value {
+/// A candidate's own fields; [`State::candidate_json`] adds what depends on the world.
+fn candidate_json(candidate: &Candidate) -> Value {
     json!({
         "id": candidate.id,
         "first_name": candidate.first_name,

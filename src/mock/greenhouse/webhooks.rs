@@ -277,14 +277,6 @@ fn application_payload(state: &State, application_id: Id, sparse: bool) -> Optio
     } else {
         current_stage(state, app)
     };
-    let custom_fields: serde_json::Map<String, Value> = candidate
-        .custom_fields
-        .iter()
-        .map(|(key, value)| {
-            (key.clone(), json!({"name": key, "type": "short_text", "value": value}))
-        })
-        .collect();
-
     Some(json!({
         "id": app.id,
         "applied_at": ts(app.created_at),
@@ -296,7 +288,7 @@ fn application_payload(state: &State, application_id: Id, sparse: bool) -> Optio
         "source": null,
         "credited_to": null,
         "rejection_reason": rejection_reason,
-        "custom_fields": {},
+        "custom_fields": state.webhook_custom_values("application", &app.custom_fields),
         "jobs": jobs,
         "current_stage": current_stage,
         "candidate": {
@@ -315,7 +307,7 @@ fn application_payload(state: &State, application_id: Id, sparse: bool) -> Optio
             "tags": [],
             "recruiter": null,
             "coordinator": null,
-            "custom_fields": custom_fields,
+            "custom_fields": state.webhook_custom_values("candidate", &candidate.custom_fields),
         },
     }))
 }

@@ -108,3 +108,13 @@ async fn candidate_stage_change_as_delivered() {
     assert!(body.is_ascii(), "non-ASCII goes out escaped");
     insta::assert_snapshot!("candidate_stage_change_as_delivered", body);
 }
+
+#[tokio::test]
+async fn custom_field_list_page() {
+    let rig = rig();
+    super::custom_field_tests::seed_fields(&rig.router).await;
+    let token = token(&rig.router).await;
+    let page = get(&rig.router, &token, "/v3/custom_fields?field_type=candidate").await;
+    assert_eq!(page.body.as_array().map(Vec::len), Some(2));
+    insta::assert_json_snapshot!("custom_field_list_page", page.body);
+}

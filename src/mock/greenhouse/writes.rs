@@ -20,7 +20,7 @@ use super::reply::{self, Reply};
 use super::server::{Ctx, Route};
 use super::state::{
     AppStatus, Collection, Id, Interview, Interviewer, Note, Scorecard, State, When,
-    candidate_json, interview_json, note_json, scorecard_json,
+    interview_json, note_json, scorecard_json,
 };
 use super::webhooks;
 
@@ -236,7 +236,8 @@ fn patch_candidate(ctx: &mut Ctx<'_>, id: Id, body: &Bytes) -> Answer {
     let events =
         ops::update_candidate(&mut ctx.inner.state, id, patch, ctx.now).map_err(op_error)?;
     fire(ctx, &events);
-    let record = ctx.inner.state.candidates.get(&id).map(candidate_json).unwrap_or(Value::Null);
+    let world = &ctx.inner.state;
+    let record = world.candidates.get(&id).map(|c| world.candidate_json(c)).unwrap_or(Value::Null);
     Ok(Reply::json(StatusCode::OK, &record))
 }
 
