@@ -20,6 +20,11 @@ pub const RECOMMENDATIONS: &[&str] = &["definitely_not", "no", "yes", "strong_ye
 pub const MAX_ADVANCE_HOURS: u32 = 96;
 /// Virtual hours every case ends with at least, so retries and redeliveries settle.
 pub const CLOSING_HOURS: u32 = 24;
+/// Virtual minutes before a sweep. A sweep that finds the Greenhouse rate-limit window spent
+/// ends (the next periodic sweep covers the same window), and an `engine: reconcile` step that
+/// ends so fails; a minute's pause starts it on a fresh 30 s window, as a periodic sweep
+/// usually would.
+pub const SWEEP_PAUSE_MINUTES: i64 = 1;
 /// Longest burst of injected API errors, in requests: short enough that the default retry
 /// budget (8 attempts) rides it out, long enough to need retries.
 pub const MAX_BURST: u8 = 3;
@@ -30,28 +35,59 @@ pub const MAX_STALE_SECS: u8 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// A recruiter moves the application to another stage (any direction, skips allowed).
-    Move { candidate: usize, stage: usize },
-    Reject { candidate: usize },
-    Unreject { candidate: usize },
-    Hire { candidate: usize },
+    Move {
+        candidate: usize,
+        stage: usize,
+    },
+    Reject {
+        candidate: usize,
+    },
+    Unreject {
+        candidate: usize,
+    },
+    Hire {
+        candidate: usize,
+    },
     /// The candidate's email changes in Greenhouse.
-    Edit { candidate: usize },
+    Edit {
+        candidate: usize,
+    },
     /// The profile is merged into another one (Greenhouse's `merge_candidate` webhook).
-    Merge { candidate: usize },
+    Merge {
+        candidate: usize,
+    },
     /// A coordinator books the open request's interview `hour` hours after the start.
-    Schedule { candidate: usize, hour: u32 },
-    Reschedule { candidate: usize, hour: u32 },
-    CancelInterview { candidate: usize },
-    Decline { candidate: usize },
-    NoShow { candidate: usize },
+    Schedule {
+        candidate: usize,
+        hour: u32,
+    },
+    Reschedule {
+        candidate: usize,
+        hour: u32,
+    },
+    CancelInterview {
+        candidate: usize,
+    },
+    Decline {
+        candidate: usize,
+    },
+    NoShow {
+        candidate: usize,
+    },
     /// The interviewer submits feedback on the candidate's newest interview: before it ends,
     /// just after, or days later (after moves, rejections or a hire).
-    Feedback { candidate: usize, recommendation: usize },
-    Advance { hours: u32 },
+    Feedback {
+        candidate: usize,
+        recommendation: usize,
+    },
+    Advance {
+        hours: u32,
+    },
     GreenhouseFaults(GreenhouseFaults),
     IopFaults(IopFaults),
     ClearFaults,
-    /// `engine: reconcile`: the sweep that repairs dropped webhooks.
+    /// `engine: reconcile`, the sweep that repairs dropped webhooks, after a minute's pause
+    /// (see [`SWEEP_PAUSE_MINUTES`]).
     Reconcile,
     RestartEngine,
 }
@@ -131,7 +167,9 @@ impl RequestStatus {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            RequestStatus::Pending | RequestStatus::AvailabilityRequested | RequestStatus::Scheduled
+            RequestStatus::Pending
+                | RequestStatus::AvailabilityRequested
+                | RequestStatus::Scheduled
         )
     }
 }
@@ -337,7 +375,9 @@ impl State {
             T::Schedule { candidate, hour } => {
                 ready(candidate)
                     && self.starts_later(hour)
-                    && self.open_request(candidate).is_some_and(|r| !self.has_live_interview(candidate, r))
+                    && self
+                        .open_request(candidate)
+                        .is_some_and(|r| !self.has_live_interview(candidate, r))
             }
             T::Reschedule { candidate, hour } => {
                 ready(candidate) && self.starts_later(hour) && self.live_target(candidate).is_some()
@@ -412,9 +452,8 @@ impl State {
     fn sweep_would_keep_old_stay(&self) -> bool {
         (0..self.candidates.len()).any(|n| {
             let c = &self.candidates[n];
-            self.open_request(n).is_some_and(|r| {
-                c.requests[r].stage == c.stage && c.requests[r].stay != c.stay
-            })
+            self.open_request(n)
+                .is_some_and(|r| c.requests[r].stage == c.stage && c.requests[r].stay != c.stay)
         })
     }
 
@@ -547,13 +586,14 @@ impl State {
             }
         }
 
-        // The step's own time, then at most one quiet window while everything settles.
-        let hours = match *transition {
-            T::Advance { hours } => i64::from(hours),
-            _ => 0,
+        // The steps' own time, then at most one quiet window per step while all settles.
+        let (minutes, steps) = match *transition {
+            T::Advance { hours } => (i64::from(hours) * 60, 1),
+            T::Reconcile => (SWEEP_PAUSE_MINUTES, 2),
+            _ => (0, 1),
         };
-        self.now_min += hours * 60;
-        self.now_max += hours * 60 + QUIET_WINDOW_MINUTES;
+        self.now_min += minutes;
+        self.now_max += minutes + steps * QUIET_WINDOW_MINUTES;
         self.settle_time();
         self
     }
@@ -596,8 +636,8 @@ impl State {
         };
         if let Some(open) = self.open_request(candidate) {
             let request = &c.requests[open];
-            let current = desired.is_some_and(|(stage, _)| stage == request.stage)
-                && request.stay == c.stay;
+            let current =
+                desired.is_some_and(|(stage, _)| stage == request.stage) && request.stay == c.stay;
             if !current {
                 self.cancel_request(candidate, open);
             }
@@ -726,7 +766,10 @@ impl State {
             }
             let given = self.interviews.iter().filter(|i| i.candidate == n && i.feedback).count();
             if given != c.feedback {
-                return Err(format!("candidate {n}: {} feedback counted, {given} given", c.feedback));
+                return Err(format!(
+                    "candidate {n}: {} feedback counted, {given} given",
+                    c.feedback
+                ));
             }
         }
         Ok(())
@@ -744,4 +787,194 @@ fn lag_meets_burst(greenhouse: &GreenhouseFaults, iop: &IopFaults) -> bool {
 
 fn valid_burst(burst: Burst) -> bool {
     (1..=MAX_BURST).contains(&burst.times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::world::Opening;
+
+    const ANA: usize = 0;
+    const APPLICATION_REVIEW: usize = 0;
+    const ONSITE: usize = 2;
+
+    /// Phone Screen and Onsite open requests that send a link; policies note only.
+    fn start() -> State {
+        let triggers = [Some(Opening::LinkSent), Some(Opening::LinkSent)];
+        State::new(Arc::new(World::synthetic(triggers, false, false)))
+    }
+
+    /// Applies `transitions`, insisting that each is allowed.
+    fn run(state: State, transitions: &[Transition]) -> State {
+        transitions.iter().fold(state, |state, t| {
+            assert!(state.allows(t) && state.clone().after(t).is_certain(), "{t:?} refused");
+            state.after(t)
+        })
+    }
+
+    fn onsite_booked_at(hour: u32) -> State {
+        run(
+            start(),
+            &[
+                Transition::Move { candidate: ANA, stage: ONSITE },
+                Transition::Schedule { candidate: ANA, hour },
+            ],
+        )
+    }
+
+    #[test]
+    fn iop_actions_wait_for_a_request_and_a_booking() {
+        let state = start();
+        for t in [
+            Transition::Schedule { candidate: ANA, hour: 10 },
+            Transition::Decline { candidate: ANA },
+            Transition::Feedback { candidate: ANA, recommendation: 2 },
+            Transition::NoShow { candidate: ANA },
+            Transition::CancelInterview { candidate: ANA },
+            Transition::Reschedule { candidate: ANA, hour: 10 },
+            Transition::Unreject { candidate: ANA },
+            Transition::Move { candidate: ANA, stage: APPLICATION_REVIEW },
+        ] {
+            assert!(!state.allows(&t), "{t:?} allowed at the start");
+        }
+
+        let requested = run(state, &[Transition::Move { candidate: ANA, stage: ONSITE }]);
+        assert_eq!(requested.open_request(ANA), Some(0));
+        assert!(requested.allows(&Transition::Decline { candidate: ANA }));
+        assert!(requested.allows(&Transition::Schedule { candidate: ANA, hour: 10 }));
+        assert!(!requested.allows(&Transition::Feedback { candidate: ANA, recommendation: 2 }));
+        assert!(!requested.allows(&Transition::NoShow { candidate: ANA }));
+
+        let booked = run(requested, &[Transition::Schedule { candidate: ANA, hour: 10 }]);
+        assert!(booked.allows(&Transition::NoShow { candidate: ANA }));
+        assert!(booked.allows(&Transition::Feedback { candidate: ANA, recommendation: 2 }));
+        // One live interview per request, and none booked before the clock may already be.
+        assert!(!booked.allows(&Transition::Schedule { candidate: ANA, hour: 20 }));
+        assert!(!booked.allows(&Transition::Reschedule { candidate: ANA, hour: 0 }));
+    }
+
+    #[test]
+    fn unreject_follows_reject_and_opens_a_new_request() {
+        let rejected = run(
+            start(),
+            &[
+                Transition::Move { candidate: ANA, stage: ONSITE },
+                Transition::Reject { candidate: ANA },
+            ],
+        );
+        let ana = &rejected.candidates[ANA];
+        assert_eq!(ana.requests[0].status, RequestStatus::Cancelled);
+        assert!(!rejected.allows(&Transition::Move { candidate: ANA, stage: 1 }));
+        let back = run(rejected, &[Transition::Unreject { candidate: ANA }]);
+        assert_eq!(back.candidates[ANA].requests.len(), 2);
+        assert_eq!(back.open_request(ANA), Some(1));
+    }
+
+    #[test]
+    fn feedback_before_the_end_completes_the_request_when_the_interview_ends() {
+        let given = run(
+            onsite_booked_at(10),
+            &[Transition::Feedback { candidate: ANA, recommendation: 3 }],
+        );
+        assert_eq!(given.interviews[0].status, InterviewStatus::Scheduled);
+        // It ends 11 h after the start; three steps in, the clock may be 45 min ahead of the
+        // start, so after 10 more hours the end may or may not have passed: refused.
+        let straddling = Transition::Advance { hours: 10 };
+        assert!(!given.clone().after(&straddling).is_certain());
+        let ended = run(given, &[Transition::Advance { hours: 11 }]);
+        assert_eq!(ended.interviews[0].status, InterviewStatus::Complete);
+        assert_eq!(ended.candidates[ANA].requests[0].status, RequestStatus::Completed);
+        assert_eq!(ended.open_request(ANA), None);
+    }
+
+    #[test]
+    fn feedback_days_later_and_a_stage_move_in_between() {
+        let state = run(
+            onsite_booked_at(10),
+            &[
+                Transition::Advance { hours: 48 },
+                Transition::Move { candidate: ANA, stage: 3 },
+                Transition::Feedback { candidate: ANA, recommendation: 0 },
+            ],
+        );
+        // The interview had happened, so leaving Onsite did not cancel it; the request did go.
+        assert_eq!(state.interviews[0].status, InterviewStatus::Complete);
+        assert_eq!(state.candidates[ANA].requests[0].status, RequestStatus::Cancelled);
+        assert_eq!(state.candidates[ANA].feedback, 1);
+        assert!(!state.allows(&Transition::Feedback { candidate: ANA, recommendation: 0 }));
+    }
+
+    #[test]
+    fn a_dropped_move_waits_for_a_sweep() {
+        let drop = GreenhouseFaults { drop: true, ..GreenhouseFaults::default() };
+        let dropped = run(
+            start(),
+            &[
+                Transition::GreenhouseFaults(drop),
+                Transition::Move { candidate: ANA, stage: ONSITE },
+            ],
+        );
+        assert!(dropped.candidates[ANA].unsynced);
+        assert_eq!(dropped.open_request(ANA), None);
+        assert!(!dropped.allows(&Transition::Schedule { candidate: ANA, hour: 10 }));
+        assert!(!dropped.allows(&Transition::Merge { candidate: 1 }));
+        assert_eq!(dropped.closing()[1], Transition::Reconcile);
+
+        let swept = run(dropped.clone(), &[Transition::Reconcile]);
+        assert_eq!(swept.open_request(ANA), Some(0));
+        assert!(!swept.candidates[ANA].unsynced);
+        // The first sweep looks back a day: a drop older than that is out of its reach.
+        assert!(!dropped.clone().after(&Transition::Advance { hours: 24 }).is_closable());
+    }
+
+    #[test]
+    fn a_sweep_waits_for_faults_that_would_fail_or_mislead_it() {
+        let burst = Burst { kind: BurstKind::Unavailable, times: 2 };
+        let noisy = GreenhouseFaults { burst: Some(burst), ..GreenhouseFaults::default() };
+        let state = run(start(), &[Transition::GreenhouseFaults(noisy)]);
+        assert!(!state.allows(&Transition::Reconcile));
+        let lagging = GreenhouseFaults { stale_read_secs: 30, ..GreenhouseFaults::default() };
+        let state = run(state, &[Transition::GreenhouseFaults(lagging)]);
+        assert!(!state.allows(&Transition::Reconcile));
+        let state = run(state, &[Transition::ClearFaults]);
+        assert!(state.allows(&Transition::Reconcile));
+    }
+
+    #[test]
+    fn the_configured_policies_reject_after_a_decline_or_a_no_show() {
+        let triggers = [Some(Opening::LinkSent), Some(Opening::Pending)];
+        let strict = State::new(Arc::new(World::synthetic(triggers, true, true)));
+        let declined = run(
+            strict.clone(),
+            &[
+                Transition::Move { candidate: ANA, stage: ONSITE },
+                Transition::Decline { candidate: ANA },
+            ],
+        );
+        assert_eq!(declined.candidates[ANA].requests[0].status, RequestStatus::Declined);
+        assert_eq!(declined.candidates[ANA].status, AppStatus::Rejected);
+
+        let no_show = run(
+            strict,
+            &[
+                Transition::Move { candidate: ANA, stage: ONSITE },
+                Transition::Schedule { candidate: ANA, hour: 10 },
+                Transition::NoShow { candidate: ANA },
+            ],
+        );
+        assert_eq!(no_show.candidates[ANA].requests[0].status, RequestStatus::Completed);
+        assert_eq!(no_show.candidates[ANA].status, AppStatus::Rejected);
+        assert_eq!(no_show.candidates[ANA].no_shows, 1);
+    }
+
+    #[test]
+    fn a_merge_cancels_and_ends_the_candidates_actions() {
+        let merged = run(onsite_booked_at(30), &[Transition::Merge { candidate: ANA }]);
+        assert_eq!(merged.candidates[ANA].requests[0].status, RequestStatus::Cancelled);
+        assert_eq!(merged.interviews[0].status, InterviewStatus::Cancelled);
+        assert!(!merged.allows(&Transition::Move { candidate: ANA, stage: 1 }));
+        let drop = GreenhouseFaults { drop: true, ..GreenhouseFaults::default() };
+        assert!(!merged.allows(&Transition::GreenhouseFaults(drop)));
+        assert!(!merged.allows(&Transition::Reconcile));
+    }
 }

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use chrono::Duration;
 
 use super::model::{
-    Burst, BurstKind, GreenhouseFaults, InterviewStatus, IopFaults, RECOMMENDATIONS, State,
-    Transition,
+    Burst, BurstKind, GreenhouseFaults, InterviewStatus, IopFaults, RECOMMENDATIONS,
+    SWEEP_PAUSE_MINUTES, State, Transition,
 };
-use super::world::{CANDIDATES, INTERVIEWER, INTERVIEW_MINUTES, MERGED_INTO_ID, World};
+use super::world::{CANDIDATES, INTERVIEW_MINUTES, INTERVIEWER, MERGED_INTO_ID, World};
 use crate::clock::ManualClock;
 use crate::engine::config::FeedbackWriteback;
 
@@ -37,9 +37,12 @@ pub fn scenario(initial: &State, transitions: &[Transition]) -> Rendered {
     let mut first_steps = Vec::with_capacity(transitions.len());
     let mut steps = 0;
     let mut emit = |state: State, transition: &Transition, yaml: &mut String| {
-        steps += 1;
-        let _ = writeln!(yaml, "  - {}", step(world, transition));
-        (steps, state.after(transition))
+        let first = steps + 1;
+        for text in step(world, transition) {
+            steps += 1;
+            let _ = writeln!(yaml, "  - {text}");
+        }
+        (first, state.after(transition))
     };
 
     for transition in transitions {
@@ -69,7 +72,12 @@ fn header(world: &World) -> String {
          \x20 users:\n",
     );
     let _ = writeln!(out, "    - {{ name: {INTERVIEWER}, email: priya.shah@example.test }}");
-    let _ = writeln!(out, "  jobs:\n    - name: {}\n      id: {}", quoted(&world.job_name), world.job_id);
+    let _ = writeln!(
+        out,
+        "  jobs:\n    - name: {}\n      id: {}",
+        quoted(&world.job_name),
+        world.job_id
+    );
     out.push_str("      stages:\n");
     for stage in &world.stages {
         let _ = write!(out, "        - {{ name: {}, id: {}", quoted(&stage.name), stage.id);
@@ -102,10 +110,11 @@ fn at(hour: u32) -> String {
     when.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn step(world: &World, transition: &Transition) -> String {
+/// The scenario steps of one transition (one, except a sweep's pause and sweep).
+fn step(world: &World, transition: &Transition) -> Vec<String> {
     use Transition as T;
     let name = |c: usize| CANDIDATES[c % CANDIDATES.len()].0;
-    match *transition {
+    let text = match *transition {
         T::Move { candidate, stage } => format!(
             "greenhouse: {{ move: {}, to: {} }}",
             name(candidate),
@@ -152,9 +161,12 @@ fn step(world: &World, transition: &Transition) -> String {
         }
         T::IopFaults(faults) => format!("faults: {{ iop: {} }}", iop_faults(&faults)),
         T::ClearFaults => "faults: { greenhouse: {}, iop: {} }".into(),
-        T::Reconcile => "engine: reconcile".into(),
+        T::Reconcile => {
+            return vec![format!("advance: {SWEEP_PAUSE_MINUTES}m"), "engine: reconcile".into()];
+        }
         T::RestartEngine => "engine: restart".into(),
-    }
+    };
+    vec![text]
 }
 
 fn fault_set(webhooks: Vec<&str>, stale_read_secs: u8, burst: Option<Burst>) -> String {
@@ -215,7 +227,10 @@ fn expectations(state: &State, out: &mut String) {
     for (n, candidate) in state.candidates.iter().enumerate() {
         let name = CANDIDATES[n].0;
         let status = candidate.status.as_str();
-        add("greenhouse.applications", format!("{{ candidate: {name}, status: {status}, count: 1 }}"));
+        add(
+            "greenhouse.applications",
+            format!("{{ candidate: {name}, status: {status}, count: 1 }}"),
+        );
 
         let open = state.open_request(n).map(|r| &candidate.requests[r]);
         for wanted in OPEN_REQUEST_STATUSES {
@@ -239,7 +254,10 @@ fn expectations(state: &State, out: &mut String) {
         let booked = state.interviews.iter().filter(|i| i.candidate == n).count();
         add("iop.interviews", format!("{{ candidate: {name}, count: {booked} }}"));
         let feedback = candidate.feedback;
-        add("iop.feedback", format!("{{ candidate: {name}, status: submitted, count: {feedback} }}"));
+        add(
+            "iop.feedback",
+            format!("{{ candidate: {name}, status: submitted, count: {feedback} }}"),
+        );
         match state.world.writeback {
             FeedbackWriteback::Scorecard => {
                 add("greenhouse.scorecards", format!("{{ candidate: {name}, count: {feedback} }}"))
@@ -249,13 +267,17 @@ fn expectations(state: &State, out: &mut String) {
             }
             FeedbackWriteback::Note => add(
                 "greenhouse.notes",
-                format!("{{ candidate: {name}, body_contains: Interview feedback submitted, count: {feedback} }}"),
+                format!(
+                    "{{ candidate: {name}, body_contains: Interview feedback submitted, count: {feedback} }}"
+                ),
             ),
         }
         let (declines, no_shows) = (candidate.declines, candidate.no_shows);
         add(
             "greenhouse.notes",
-            format!("{{ candidate: {name}, body_contains: declined scheduling, count: {declines} }}"),
+            format!(
+                "{{ candidate: {name}, body_contains: declined scheduling, count: {declines} }}"
+            ),
         );
         add(
             "greenhouse.notes",
@@ -284,6 +306,105 @@ fn expectations(state: &State, out: &mut String) {
         let _ = writeln!(out, "      {target}:");
         for matcher in matchers {
             let _ = writeln!(out, "        - {matcher}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::explore::model::{AppStatus, Burst, BurstKind};
+    use crate::explore::world::Opening;
+    use crate::scenario::load;
+
+    fn start() -> State {
+        let triggers = [Some(Opening::Pending), Some(Opening::LinkSent)];
+        State::new(Arc::new(World::synthetic(triggers, false, false)))
+    }
+
+    #[test]
+    fn every_transition_renders_a_step_the_scenario_language_reads() {
+        use Transition as T;
+        let burst = Some(Burst { kind: BurstKind::TooManyRequests, times: 2 });
+        let sequence = vec![
+            T::GreenhouseFaults(GreenhouseFaults {
+                duplicate: true,
+                drop: false,
+                stale_read_secs: 0,
+                burst,
+            }),
+            T::IopFaults(IopFaults { duplicate_and_reorder: true, stale_read_secs: 0, burst }),
+            T::Move { candidate: 0, stage: 2 },
+            T::Schedule { candidate: 0, hour: 30 },
+            T::Reschedule { candidate: 0, hour: 40 },
+            T::Feedback { candidate: 0, recommendation: 1 },
+            T::ClearFaults,
+            T::Reconcile,
+            T::RestartEngine,
+            T::Move { candidate: 1, stage: 1 },
+            T::Decline { candidate: 1 },
+            T::Edit { candidate: 1 },
+            T::Merge { candidate: 1 },
+            T::Advance { hours: 50 },
+            T::Reject { candidate: 0 },
+            T::Unreject { candidate: 0 },
+            T::Hire { candidate: 0 },
+        ];
+        let mut state = start();
+        for t in &sequence {
+            assert!(state.allows(t) && state.clone().after(t).is_certain(), "{t:?} refused");
+            state = state.after(t);
+        }
+        assert_eq!(state.candidates[0].status, AppStatus::Hired);
+
+        let rendered = scenario(&start(), &sequence);
+        let parsed = load::parse(&rendered.yaml, "generated.yaml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", rendered.yaml));
+        // The sweep is two steps; the closing is an advance and the expectations.
+        assert_eq!(parsed.steps.len(), sequence.len() + 1 + 2);
+        assert_eq!(rendered.first_steps[7], 8);
+        assert_eq!(rendered.first_steps[8], 10);
+        for text in [
+            "faults: { greenhouse: { webhooks: { duplicate: 1.0 }, api: [{ kind: status_429, times: 2 }] } }",
+            "iop: { schedule: Ana Ruiz, at: 2026-11-03T15:00:00Z }",
+            "new_candidate_id: 7199999999",
+            "advance: 1m\n  - engine: reconcile",
+        ] {
+            assert!(rendered.yaml.contains(text), "{text} missing:\n{}", rendered.yaml);
+        }
+    }
+
+    #[test]
+    fn the_expectations_are_the_models_end_state() {
+        use Transition as T;
+        let sequence = [
+            T::Move { candidate: 0, stage: 2 },
+            T::Schedule { candidate: 0, hour: 30 },
+            T::Move { candidate: 1, stage: 1 },
+            T::Schedule { candidate: 1, hour: 4 },
+            T::CancelInterview { candidate: 1 },
+            T::Feedback { candidate: 1, recommendation: 2 },
+        ];
+        let yaml = scenario(&start(), &sequence).yaml;
+        let expect = &yaml[yaml.find("  - expect:").expect("an expect step")..];
+        for line in [
+            // Ana: one open request, booked, for Onsite; her interview mirrored once.
+            "{ candidate: Ana Ruiz, status: scheduled, count: 1 }",
+            "{ candidate: Ana Ruiz, status: scheduled, external_refs.greenhouse.stage_name: \"Onsite\", count: 1 }",
+            "{ candidate: Ana Ruiz, status: availability_requested, count: 0 }",
+            "{ id: int_000001, status: scheduled, count: 1 }",
+            "{ external_event_id: int_000001, count: 1 }",
+            // Ben: his coordinator-mode request stays booked-then-cancelled (`scheduled`), the
+            // cancelled interview has no twin, and the feedback on it is recorded once.
+            "{ candidate: Ben Okafor, status: scheduled, count: 1 }",
+            "{ id: int_000002, status: cancelled, count: 1 }",
+            "{ external_event_id: int_000002, count: 0 }",
+            "{ candidate: Ben Okafor, status: submitted, count: 1 }",
+            "greenhouse.scorecards:\n        - { candidate: Ana Ruiz, count: 0 }\n        - { candidate: Ben Okafor, count: 1 }",
+        ] {
+            assert!(expect.contains(line), "{line} missing:\n{expect}");
         }
     }
 }

@@ -121,7 +121,6 @@ pub fn explore(options: &ExploreOptions) -> Result<Option<Counterexample>, Strin
 
     let outcome = runner.run(&sequences(initial, options.max_actions), |(start, steps, seen)| {
         let rendered = render::scenario(&start, &steps);
-        if std::env::var_os("EXPLORE_DUMP").is_some() { eprintln!("{}", rendered.yaml); }
         let result = run(&rendered.yaml, options).map_err(TestCaseError::fail)?;
         if let Some(seen) = seen {
             seen.store(transitions_seen(&result, &rendered), Ordering::SeqCst);

@@ -3,8 +3,7 @@
 //! two candidates, one interviewer. Ids are pinned so a raw webhook (a merge) can name them.
 
 use crate::engine::config::{
-    EngineConfig, FeedbackWriteback, JobRef, OutcomePolicy, SchedulingMode, StageRef,
-    TriggerAction,
+    EngineConfig, FeedbackWriteback, JobRef, OutcomePolicy, SchedulingMode, StageRef, TriggerAction,
 };
 
 /// The candidates of every generated scenario: (name, email local part).
