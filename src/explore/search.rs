@@ -114,6 +114,10 @@ pub fn explore(options: &ExploreOptions) -> Result<Option<Counterexample>, Strin
         cases: options.cases,
         failure_persistence: None,
         max_shrink_iters: MAX_SHRINK_ITERS,
+        // A drawn transition the model refuses (one that would leave an interview's end
+        // uncertain) is redrawn; the runner counts those over the whole search, so its default
+        // ceiling would end a long search for no fault of the engine.
+        max_local_rejects: u32::MAX,
         ..Config::default()
     };
     let mut runner =
