@@ -68,7 +68,14 @@ pub fn main(args: ExploreArgs) -> ExitCode {
                 args.output.display()
             );
             println!("{}", counterexample.failure);
-            println!("replay it with: rehearsal run {} --seed {seed}", args.output.display());
+            let config = match &args.config {
+                Some(path) => format!(" --config {}", path.display()),
+                None => String::new(),
+            };
+            println!(
+                "replay it with: rehearsal run {}{config} --seed {seed}",
+                args.output.display()
+            );
             ExitCode::from(EXIT_FAILED)
         }
         Err(error) => bad_input(&error),

@@ -33,6 +33,8 @@
 
 pub mod generate;
 pub mod model;
+#[cfg(test)]
+mod model_tests;
 pub mod render;
 mod search;
 pub mod world;
