@@ -1,5 +1,6 @@
-//! `rehearsal explore`: search for interleavings the engine does not converge on, against the
-//! default engine configuration or a user's own, and write the minimal one as a scenario.
+//! `rehearsal explore`: search for interleavings the engine does not converge on (checked
+//! against a reference model), with the default engine configuration or a user's own, and
+//! write the minimal one as a scenario.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +21,8 @@ pub struct ExploreArgs {
     /// Seed of the search; printed, and replays it exactly.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Longest interleaving, in actions.
+    /// Longest interleaving, in actions (the closing steps and the model's expectations come
+    /// on top).
     #[arg(long, default_value_t = 12)]
     pub max_actions: usize,
     /// Where the minimal failing scenario is written.
@@ -48,6 +50,7 @@ pub fn main(args: ExploreArgs) -> ExitCode {
         max_actions: args.max_actions,
         config,
         config_file,
+        scenario_file: args.output.clone(),
     };
 
     match explore::explore(&options) {
@@ -65,7 +68,14 @@ pub fn main(args: ExploreArgs) -> ExitCode {
                 args.output.display()
             );
             println!("{}", counterexample.failure);
-            println!("replay it with: rehearsal run {} --seed {seed}", args.output.display());
+            let config = match &args.config {
+                Some(path) => format!(" --config {}", path.display()),
+                None => String::new(),
+            };
+            println!(
+                "replay it with: rehearsal run {}{config} --seed {seed}",
+                args.output.display()
+            );
             ExitCode::from(EXIT_FAILED)
         }
         Err(error) => bad_input(&error),

@@ -1,19 +1,15 @@
-//! Convergence: generated interleavings of both sides' actions, faults and time end in a state
-//! that satisfies every invariant; and when an engine cannot converge, the search says so with
-//! a short scenario file that reproduces it.
+//! Convergence: sequences drawn from the reference model (both sides' actions, delivery faults,
+//! sweeps, restarts and time) end in the state the model predicts and keep every invariant;
+//! and when an engine cannot converge, the search says so with a short scenario file that
+//! fails the same way when run on its own.
 
 use rehearsal::engine::config::EngineConfig;
 use rehearsal::explore::{ExploreOptions, explore, replay};
 use rehearsal::scenario::load;
+use rehearsal::scenario::model::Step;
 
 fn options(config: EngineConfig, cases: u32, seed: u64) -> ExploreOptions {
-    ExploreOptions {
-        cases,
-        seed,
-        max_actions: 10,
-        config,
-        config_file: "fixtures/engine.toml".into(),
-    }
+    ExploreOptions { cases, seed, ..ExploreOptions::new(config, "fixtures/engine.toml") }
 }
 
 fn default_config() -> EngineConfig {
@@ -26,8 +22,8 @@ fn default_config() -> EngineConfig {
 
 #[test]
 fn the_default_engine_converges_on_generated_interleavings() {
-    // Few cases keep `cargo test` quick; `rehearsal explore --cases N` searches longer.
-    let found = explore(&options(default_config(), 12, 20_261_204)).unwrap();
+    // A modest search keeps `cargo test` quick; `rehearsal explore --cases N` searches longer.
+    let found = explore(&options(default_config(), 40, 20_261_204)).unwrap();
     if let Some(counterexample) = found {
         panic!("did not converge:\n{}\n{}", counterexample.failure, counterexample.scenario);
     }
@@ -35,20 +31,28 @@ fn the_default_engine_converges_on_generated_interleavings() {
 
 #[test]
 fn an_engine_that_gives_up_at_once_is_caught_with_a_minimal_scenario() {
-    // A deliberately fragile engine: one attempt, so any injected Harvest error loses the event.
+    // A deliberately fragile engine: one attempt, so any injected error or lagging read loses
+    // the event.
     let mut fragile = default_config();
     fragile.retry.max_attempts = 1;
-    let counterexample = explore(&options(fragile.clone(), 200, 7))
-        .unwrap()
-        .expect("a one-attempt engine must fail under injected errors");
+    let search = options(fragile, 200, 7);
+    let counterexample =
+        explore(&search).unwrap().expect("a one-attempt engine must fail under injected faults");
 
-    // The counterexample is a scenario file in its own right, and it reproduces the failure.
+    // The counterexample is a scenario file in its own right, ending with the model's
+    // expectations, and it was shrunk: a fault, the action it breaks, and the closing steps.
     let scenario = load::parse(&counterexample.scenario, "minimal.yaml").unwrap();
     assert!(counterexample.scenario.contains("faults:"), "{}", counterexample.scenario);
-    // Shrunk: the fault, the action it breaks, and the two closing steps at most a few more.
-    assert!(scenario.steps.len() <= 6, "not minimal:\n{}", counterexample.scenario);
-    assert!(replay(&counterexample.scenario, &options(fragile, 1, 7)).is_err());
-    assert!(counterexample.failure.contains("invariant"), "{}", counterexample.failure);
+    assert!(
+        matches!(scenario.steps.last().map(|s| &s.value), Some(Step::Expect(_))),
+        "{}",
+        counterexample.scenario
+    );
+    assert!(scenario.steps.len() <= 8, "not minimal:\n{}", counterexample.scenario);
+
+    // Replayed alone it fails exactly as it did in the search.
+    let failure = replay(&counterexample.scenario, &search).unwrap_err();
+    assert_eq!(failure, counterexample.failure);
 }
 
 #[test]
@@ -82,7 +86,9 @@ fn explore_cli_writes_the_minimal_failure_as_a_scenario() {
     ]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("replay it with: rehearsal run"), "{}", run.stdout);
-    // The written file runs as an ordinary scenario and fails the same way.
+
+    // The written file runs as an ordinary scenario and fails at the same step with the same
+    // message (the JSON report carries both).
     let rerun = rehearsal(&[
         "run",
         &out.display().to_string(),
@@ -90,7 +96,20 @@ fn explore_cli_writes_the_minimal_failure_as_a_scenario() {
         &fragile.display().to_string(),
         "--seed",
         "7",
+        "--format",
+        "json",
     ]);
     assert_eq!(rerun.code, 1, "{}{}", rerun.stdout, rerun.stderr);
-    assert!(rerun.stdout.contains("invariant "), "{}", rerun.stdout);
+    let report: serde_json::Value = serde_json::from_str(&rerun.stdout).unwrap();
+    let result = &report["scenarios"][0];
+    let failure = &result["failure"];
+    let headline = format!(
+        "step {} (line {}): {}\n{}\n",
+        failure["step"],
+        failure["line"],
+        failure["description"].as_str().unwrap_or_default(),
+        failure["message"].as_str().unwrap_or_default()
+    );
+    assert!(run.stdout.contains(&headline), "{headline} not in:\n{}", run.stdout);
+    assert!(run.stdout.contains(&format!("seed: {}\n", result["seed"])), "{}", run.stdout);
 }
