@@ -190,7 +190,22 @@ impl Engine {
             Some(app) => self.desired_request(app).await?,
             None => None,
         };
-        let links = self.store.request_links(application_id).await?;
+        let mut links = self.store.request_links(application_id).await?;
+
+        // A rejection (or hire) ends the episode: a request the candidate declined or the IOP
+        // ended no longer settles the stay, so an unreject asks again, as it does after the
+        // engine cancelled a request on the rejection. The unreject webhook says so too, for an
+        // engine that never saw the application rejected.
+        let episode_over = application.as_ref().is_some_and(|a| {
+            !matches!(a.get("status").and_then(Value::as_str), Some("in_process" | "active"))
+        }) || webhook
+            .is_some_and(|(event, _)| event.kind == "unreject_candidate");
+        if episode_over {
+            for link in links.iter_mut().filter(|l| l.settles_stay()) {
+                link.status = "closed".into();
+                self.store.put_request_link(link, self.clock.now()).await?;
+            }
+        }
 
         let reason = cancellation_reason(application.as_ref());
         let stay = |d: &Desired| CurrentStage { stage_id: d.stage_id, stay_id: d.stay_id };

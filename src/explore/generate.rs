@@ -157,9 +157,7 @@ fn stale_read_secs() -> impl Strategy<Value = u8> {
 fn greenhouse_faults() -> impl Strategy<Value = GreenhouseFaults> {
     // Drops are rarer than the rest: while they last, the IOP side of whatever changed is
     // unknown, so nothing can be booked for it until a sweep.
-    // TODO(correctness): no Harvest timeouts until the engine counts a request whose answer
-    // it lost against its rate-limit budget (scenarios/pending/timeouts-overshoot-rate-limit.yaml).
-    let burst = burst(&[BurstKind::Unavailable, BurstKind::TooManyRequests]);
+    let burst = burst(&[BurstKind::Unavailable, BurstKind::TooManyRequests, BurstKind::Timeout]);
     (any::<bool>(), proptest::bool::weighted(0.3), stale_read_secs(), burst).prop_map(
         |(duplicate, drop, stale_read_secs, burst)| GreenhouseFaults {
             duplicate,

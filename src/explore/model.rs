@@ -357,7 +357,6 @@ impl State {
                     && status(candidate) == AppStatus::Active
                     && stage < self.world.stages.len()
                     && stage != self.candidates[candidate].stage
-                    && !self.returns_behind_the_engines_back(candidate, stage)
             }
             T::Reject { candidate } | T::Hire { candidate } => {
                 present(candidate) && status(candidate) == AppStatus::Active
@@ -397,13 +396,9 @@ impl State {
                 !(faults.drop && self.merged_any)
                     && faults.stale_read_secs <= MAX_STALE_SECS
                     && faults.burst.is_none_or(valid_burst)
-                    && faults.burst.is_none_or(|b| b.kind != BurstKind::Timeout)
-                    && !lag_meets_burst(&faults, &self.iop_faults)
             }
             T::IopFaults(faults) => {
-                faults.stale_read_secs <= MAX_STALE_SECS
-                    && faults.burst.is_none_or(valid_burst)
-                    && !lag_meets_burst(&self.greenhouse_faults, &faults)
+                faults.stale_read_secs <= MAX_STALE_SECS && faults.burst.is_none_or(valid_burst)
             }
             // A sweep that meets an injected error fails its step, and one that reads a lagging
             // list converges on the past: sweep on a quiet, fresh Greenhouse.
@@ -413,7 +408,6 @@ impl State {
                     && self.greenhouse_faults.stale_read_secs == 0
                     && !self.merged_any
                     && (0..self.candidates.len()).all(|c| self.sweep_finds(c))
-                    && !self.sweep_would_reopen()
             }
             T::ClearFaults | T::RestartEngine => true,
         }
@@ -428,36 +422,6 @@ impl State {
         !c.unsynced
             || self.swept
             || self.now_max - c.unsynced_at + 1 < self.world.initial_lookback_minutes
-    }
-
-    /// TODO(correctness): the engine's sweep re-opens a request for a stay whose request the
-    /// candidate declined or completed (scenarios/pending/reconcile-reopens-*.yaml). Until it
-    /// is fixed the search does not sweep over such a stay, so that known failure does not
-    /// hide others; drop this check with the fix.
-    fn sweep_would_reopen(&self) -> bool {
-        self.candidates.iter().any(|c| {
-            c.status == AppStatus::Active
-                && !c.merged
-                && c.requests.last().is_some_and(|r| {
-                    r.stage == c.stage
-                        && r.episode == c.episode
-                        && matches!(r.status, RequestStatus::Declined | RequestStatus::Completed)
-                })
-        })
-    }
-
-    /// TODO(correctness): when the webhook of leaving a stage was lost, the engine keeps the
-    /// request of the earlier stay on learning (by webhook or sweep) that the application is
-    /// back in that stage: it compares stages, not stays (scenarios/pending/
-    /// stage-reentry-keeps-old-request.yaml, reconcile-misses-stage-reentry.yaml). Until
-    /// fixed, the search does
-    /// not move a candidate back into the stage of a request the engine still holds for an
-    /// earlier stay; drop this check with the fix.
-    fn returns_behind_the_engines_back(&self, candidate: usize, stage: usize) -> bool {
-        self.candidates[candidate].unsynced
-            && self
-                .open_request(candidate)
-                .is_some_and(|r| self.candidates[candidate].requests[r].stage == stage)
     }
 
     /// No booked interview ends inside the clock's uncertainty, so every state is certain.
@@ -777,15 +741,6 @@ impl State {
         }
         Ok(())
     }
-}
-
-/// TODO(correctness): the engine spends its retry budget on waiting for a lagging read, so a
-/// stale read and an error burst together can dead-letter an event
-/// (scenarios/pending/stale-reads-exhaust-retry-budget.yaml). Until fixed, the search never
-/// has both on at once; drop this check with the fix.
-fn lag_meets_burst(greenhouse: &GreenhouseFaults, iop: &IopFaults) -> bool {
-    let lag = greenhouse.stale_read_secs > 0 || iop.stale_read_secs > 0;
-    lag && (greenhouse.burst.is_some() || iop.burst.is_some())
 }
 
 fn valid_burst(burst: Burst) -> bool {

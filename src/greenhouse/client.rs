@@ -172,11 +172,18 @@ impl HarvestClient {
     }
 
     /// Refuses to send while the current window is spent, telling the caller how long to wait.
+    /// A request let through is counted against the window at once: Greenhouse counts a
+    /// request whose answer never arrives (a timeout, a reset), so the budget cannot wait for
+    /// the next `X-RateLimit-Remaining` to learn of it.
     fn pace(&self) -> Result<(), ApiError> {
-        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.now().timestamp();
-        if let (Some(0), Some(reset_at)) = (session.remaining, session.reset_at)
-            && reset_at > now
+        let window_open = session.reset_at.is_some_and(|reset_at| reset_at > now);
+        if window_open && let Some(remaining) = session.remaining.filter(|r| *r > 0) {
+            session.remaining = Some(remaining - 1);
+            return Ok(());
+        }
+        if let (true, Some(0), Some(reset_at)) = (window_open, session.remaining, session.reset_at)
         {
             drop(session);
             self.count(|s| s.rate_limit_waits += 1);
