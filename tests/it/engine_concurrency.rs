@@ -104,8 +104,7 @@ async fn one_candidate_at_a_time_in_order_and_candidates_side_by_side() {
         }
     }
     let overlap = |a: &Read, b: &Read| a.1 < b.2 && b.1 < a.2;
-    let side_by_side = reads.iter().any(|a| {
-        reads.iter().any(|b| a.0 / 100 != b.0 / 100 && overlap(a, b))
-    });
+    let side_by_side =
+        reads.iter().any(|a| reads.iter().any(|b| a.0 / 100 != b.0 / 100 && overlap(a, b)));
     assert!(side_by_side, "events of different candidates ran at the same time: {reads:?}");
 }
