@@ -13,6 +13,7 @@ pub mod greenhouse;
 pub mod iop;
 pub mod load;
 pub mod mock;
+mod pacing;
 pub mod report;
 pub mod scenario;
 pub mod transport;

@@ -11,7 +11,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::config::{EngineConfig, JobRef, OutcomePolicy, SecretSource, StageRef, TriggerAction};
+use super::config::{
+    EngineConfig, JobRef, MAX_CONCURRENCY, OutcomePolicy, SecretSource, StageRef, TriggerAction,
+};
 use crate::clock::SharedClock;
 use crate::greenhouse::client::{HarvestClient, HarvestSettings};
 use crate::transport::{ApiError, SharedHttp};
@@ -248,6 +250,16 @@ pub(crate) fn semantic_problems(config: &EngineConfig, text: &str, file: &str) -
                 Some("name at least one, e.g. `[\"WEBHOOK_SECRET\"]`".into()),
             );
         }
+    }
+
+    let concurrency = config.service.concurrency;
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        problem(
+            "service",
+            "concurrency",
+            format!("{concurrency} events at once is outside 1 to {MAX_CONCURRENCY}"),
+            Some("use 1 to handle one event at a time, or a few (the default is 4)".into()),
+        );
     }
 
     let mut seen: Vec<(StageRef, Vec<JobRef>, usize)> = Vec::new();

@@ -83,7 +83,18 @@ pub struct ServiceSection {
     /// Seed for retry jitter; a fixed seed makes retry times reproducible.
     #[serde(default)]
     pub seed: u64,
+    /// Due events the worker handles at once (1 to [`MAX_CONCURRENCY`]). Events for the same
+    /// candidate never overlap and keep their order, whatever the setting; 1 handles one event
+    /// at a time. Most of an event's time is spent waiting on Greenhouse and the IOP, so a few
+    /// in flight multiply the worker's rate; the rate limits still bound it.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
 }
+
+/// The most events `service.concurrency` lets the worker handle at once: past a few dozen the
+/// rate limits (Greenhouse allows 50 requests per 30 s) and the one SQLite writer bind long
+/// before the number in flight does, and each in flight holds its event and its HTTP calls.
+pub const MAX_CONCURRENCY: u32 = 64;
 
 impl Default for ServiceSection {
     fn default() -> Self {
@@ -92,6 +103,7 @@ impl Default for ServiceSection {
             max_body_bytes: default_max_body_bytes(),
             poll_interval_secs: default_poll_secs(),
             seed: 0,
+            concurrency: default_concurrency(),
         }
     }
 }
@@ -560,6 +572,11 @@ fn default_max_body_bytes() -> usize {
 fn default_poll_secs() -> u64 {
     5
 }
+
+fn default_concurrency() -> u32 {
+    4
+}
+
 fn default_max_attempts() -> u32 {
     8
 }

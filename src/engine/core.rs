@@ -1,6 +1,7 @@
 //! The engine object and its worker: take due events from the store in order, handle each,
 //! and record the outcome (done, retry later with backoff, or dead letter).
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,9 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tokio::task::JoinSet;
 
-use super::config::{EngineConfig, Secrets};
+use super::config::{EngineConfig, MAX_CONCURRENCY, Secrets};
 use super::metrics::EngineMetrics;
+use super::ordering::{Lane, Lanes};
 use super::store::{
     AuditEntry, DeadLetter, GroupCommit, InboxItem, SqliteStore, Store, StoreError,
 };
@@ -88,7 +91,8 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) secrets: Secrets,
     pub(crate) store: Arc<dyn Store>,
-    /// Where accepted webhooks are stored: one writer, many webhooks per commit.
+    /// Where accepted webhooks are stored and handled events marked done: one writer, many
+    /// of both per commit.
     pub(crate) ingest: GroupCommit,
     pub(crate) greenhouse: HarvestClient,
     pub(crate) iop: IopClient,
@@ -169,26 +173,76 @@ impl Engine {
         self.greenhouse.stats()
     }
 
-    /// Handles every event due now, in order, until none is due. Returns how many were taken.
-    pub async fn run_due(&self) -> Result<usize, StoreError> {
+    /// Handles every event due now until none is due, up to `service.concurrency` at once and
+    /// never two of one candidate at once (see [`super::ordering`]). Returns how many were taken.
+    pub async fn run_due(self: &Arc<Self>) -> Result<usize, StoreError> {
         self.run_due_until(&AtomicBool::new(false)).await
     }
 
-    /// As [`Engine::run_due`], but stops between two events once `stop` is set: the event in
-    /// hand is finished and recorded, the rest stays pending in the store.
-    async fn run_due_until(&self, stop: &AtomicBool) -> Result<usize, StoreError> {
+    /// As [`Engine::run_due`], but starts no further event once `stop` is set: the events in
+    /// hand are finished and recorded, the rest stays pending in the store. A store failure
+    /// also stops new starts; the events in hand finish before it is returned.
+    ///
+    /// Each event is handled on a task of its own, so events in hand keep moving while this
+    /// loop reads the store (polled from one task, a handler holding a store connection
+    /// could wait on this loop while this loop waits for that connection).
+    async fn run_due_until(self: &Arc<Self>, stop: &AtomicBool) -> Result<usize, StoreError> {
+        let limit = self.config.service.concurrency.clamp(1, MAX_CONCURRENCY) as usize;
+        let mut lanes = Lanes::new(limit);
+        // Taken from the store, not started yet, oldest first.
+        let mut waiting: VecDeque<(Lane, InboxItem)> = VecDeque::new();
+        let mut running = JoinSet::new();
+        // Events in hand, by task: they are still pending in the store, so a fresh look at
+        // the store skips them until their task has been joined.
+        let mut in_hand: HashMap<tokio::task::Id, (Lane, i64)> = HashMap::new();
         let mut taken = 0;
+        let mut failed = None;
         loop {
-            let items = self.store.due(self.clock.now(), BATCH).await?;
-            if items.is_empty() {
-                return Ok(taken);
-            }
-            for item in &items {
-                if stop.load(Ordering::SeqCst) {
-                    return Ok(taken);
+            if waiting.is_empty() && failed.is_none() && !stop.load(Ordering::SeqCst) {
+                // Room for a whole batch besides the events in hand.
+                let limit = BATCH + u32::try_from(in_hand.len()).unwrap_or(u32::MAX);
+                match self.store.due(self.clock.now(), limit).await {
+                    Ok(items) => {
+                        let held: HashSet<i64> = in_hand.values().map(|(_, id)| *id).collect();
+                        waiting.extend(
+                            items
+                                .into_iter()
+                                .filter(|item| !held.contains(&item.id))
+                                .map(|item| (Lane::of(&item), item)),
+                        );
+                    }
+                    Err(error) => failed = Some(error),
                 }
-                self.handle(item).await?;
+            }
+            while failed.is_none() && !stop.load(Ordering::SeqCst) {
+                let Some(index) = lanes.startable(waiting.iter().map(|(lane, _)| *lane)) else {
+                    break;
+                };
+                let Some((lane, item)) = waiting.remove(index) else { break };
+                lanes.start(lane);
+                let id = item.id;
+                let engine = Arc::clone(self);
+                let task = running.spawn(async move { engine.handle(&item).await });
+                in_hand.insert(task.id(), (lane, id));
                 taken += 1;
+            }
+            // Nothing runs only when nothing was left to start (an idle lane always admits the
+            // first waiting event), or after a stop or a failure.
+            let Some(joined) = running.join_next_with_id().await else {
+                return failed.map_or(Ok(taken), Err);
+            };
+            let (task, outcome) = match joined {
+                Ok((task, outcome)) => (task, outcome),
+                // A handler that panicked leaves its event pending, to be tried again.
+                Err(error) => {
+                    (error.id(), Err(StoreError(format!("event handler failed: {error}"))))
+                }
+            };
+            if let Some((lane, _)) = in_hand.remove(&task) {
+                lanes.finish(lane);
+            }
+            if let Err(error) = outcome {
+                failed.get_or_insert(error);
             }
         }
     }
@@ -270,7 +324,10 @@ impl Engine {
                 self.count(|s| s.handled += 1);
                 self.metrics.handled(source, &item.kind, "done", took);
                 tracing::info!(took_ms = took.as_millis() as u64, "event handled");
-                self.store.complete(item.id).await
+                // Marked done only now that the handler has finished, in the writer's next
+                // batch (with whatever webhooks it stores): a crash before that commit replays
+                // the event, which handlers are built to take.
+                self.ingest.complete(item.id).await
             }
             Err(HandlerError::Transient { reason, retry_after }) => {
                 self.retry_or_give_up(item, &reason, retry_after, now, took).await
@@ -397,7 +454,7 @@ impl Engine {
     }
 
     /// One pass of the service loop: what is due, then a reconciliation sweep if one is due.
-    async fn pass(&self, stop: &AtomicBool, next_sweep: &mut DateTime<Utc>) {
+    async fn pass(self: &Arc<Self>, stop: &AtomicBool, next_sweep: &mut DateTime<Utc>) {
         if let Err(error) = self.run_due_until(stop).await {
             tracing::error!(%error, "worker pass failed");
         }

@@ -16,6 +16,7 @@ pub mod field_types;
 mod ingest;
 pub mod mapping;
 mod metrics;
+mod ordering;
 mod reconcile;
 pub mod store;
 mod sync_greenhouse;

@@ -15,6 +15,7 @@ use http::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::clock::SharedClock;
+use crate::pacing::{RateBudget, Slot};
 use crate::transport::{ApiError, SharedHttp, json_request, raw_request};
 
 /// Refresh a token this long before it expires, so no request races its expiry.
@@ -50,9 +51,6 @@ impl std::fmt::Debug for HarvestSettings {
 struct Session {
     token: Option<String>,
     expires_at: Option<DateTime<Utc>>,
-    /// From the last `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds).
-    remaining: Option<u64>,
-    reset_at: Option<i64>,
 }
 
 /// Counters a caller can read to report pacing.
@@ -68,12 +66,22 @@ pub struct HarvestClient {
     http: SharedHttp,
     clock: SharedClock,
     session: Mutex<Session>,
+    /// From `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds), with the requests
+    /// in flight.
+    budget: RateBudget,
     stats: Mutex<HarvestStats>,
 }
 
 impl HarvestClient {
     pub fn new(settings: HarvestSettings, http: SharedHttp, clock: SharedClock) -> Self {
-        Self { settings, http, clock, session: Mutex::default(), stats: Mutex::default() }
+        Self {
+            settings,
+            http,
+            clock,
+            session: Mutex::default(),
+            budget: RateBudget::default(),
+            stats: Mutex::default(),
+        }
     }
 
     pub fn stats(&self) -> HarvestStats {
@@ -144,7 +152,7 @@ impl HarvestClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Response<Bytes>, ApiError> {
-        self.pace()?;
+        let mut slot = self.pace()?;
         let mut refreshed = false;
         loop {
             let token = self.token(refreshed).await?;
@@ -156,6 +164,7 @@ impl HarvestClient {
             )?;
             self.count(|s| s.requests += 1);
             let response = self.http.send(request).await?;
+            slot.answered();
             self.remember_rate_limit(&response);
 
             let status = response.status();
@@ -171,29 +180,18 @@ impl HarvestClient {
         }
     }
 
-    /// Refuses to send while the current window is spent, telling the caller how long to wait.
-    /// A request let through is counted against the window at once: Greenhouse counts a
-    /// request whose answer never arrives (a timeout, a reset), so the budget cannot wait for
-    /// the next `X-RateLimit-Remaining` to learn of it.
-    fn pace(&self) -> Result<(), ApiError> {
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.clock.now().timestamp();
-        let window_open = session.reset_at.is_some_and(|reset_at| reset_at > now);
-        if window_open && let Some(remaining) = session.remaining.filter(|r| *r > 0) {
-            session.remaining = Some(remaining - 1);
-            return Ok(());
-        }
-        if let (true, Some(0), Some(reset_at)) = (window_open, session.remaining, session.reset_at)
-        {
-            drop(session);
+    /// Refuses to send while the current window is spent (counting the requests in flight),
+    /// telling the caller how long to wait.
+    fn pace(&self) -> Result<Slot<'_>, ApiError> {
+        let now = self.clock.now();
+        self.budget.reserve(now).map_err(|resets_at| {
             self.count(|s| s.rate_limit_waits += 1);
-            let wait = u64::try_from(reset_at - now).unwrap_or(1);
-            return Err(ApiError::RateLimited {
+            let wait = u64::try_from((resets_at - now).num_seconds()).unwrap_or(1).max(1);
+            ApiError::RateLimited {
                 reason: "Greenhouse rate-limit window spent; waiting for it to reset".into(),
                 retry_after: Duration::from_secs(wait),
-            });
-        }
-        Ok(())
+            }
+        })
     }
 
     fn remember_rate_limit(&self, response: &Response<Bytes>) {
@@ -204,12 +202,11 @@ impl HarvestClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<i64>().ok())
         };
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(remaining) = header("x-ratelimit-remaining") {
-            session.remaining = u64::try_from(remaining).ok();
-        }
-        if let Some(reset) = header("x-ratelimit-reset") {
-            session.reset_at = Some(reset);
+        let remaining = header("x-ratelimit-remaining").and_then(|r| u64::try_from(r).ok());
+        let resets_at = header("x-ratelimit-reset").and_then(|r| DateTime::from_timestamp(r, 0));
+        if let (Some(remaining), Some(resets_at)) = (remaining, resets_at) {
+            // The reset is an instant: one window's responses all name the same one.
+            self.budget.observe(remaining, resets_at, 0);
         }
     }
 

@@ -1,16 +1,15 @@
 //! The IOP client the engine uses: bearer API key, `Idempotency-Key` on every create and
 //! transition it may retry, `If-Match` on updates, and pacing from `X-RateLimit-*`.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use http::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::clock::SharedClock;
+use crate::pacing::{RateBudget, Slot};
 use crate::transport::{ApiError, SharedHttp, json_request};
 
 /// Where and with which key the client talks to the IOP.
@@ -32,8 +31,9 @@ pub struct IopClient {
     settings: IopSettings,
     http: SharedHttp,
     clock: SharedClock,
-    /// When the spent rate-limit window resets, if it is spent.
-    blocked_until: Mutex<Option<DateTime<Utc>>>,
+    /// From `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds from the answer), with
+    /// the requests in flight.
+    budget: RateBudget,
     /// Calls refused by our own pacing because the window was spent.
     rate_limit_waits: AtomicU64,
 }
@@ -44,7 +44,7 @@ impl IopClient {
             settings,
             http,
             clock,
-            blocked_until: Mutex::new(None),
+            budget: RateBudget::default(),
             rate_limit_waits: AtomicU64::new(0),
         }
     }
@@ -127,12 +127,13 @@ impl IopClient {
         body: Option<&Value>,
         extra: &[(&str, String)],
     ) -> Result<Value, ApiError> {
-        self.pace()?;
+        let mut slot = self.pace()?;
         let url = format!("{}{path}", self.settings.base_url);
         let mut headers = vec![("authorization", format!("Bearer {}", self.settings.api_key))];
         headers.extend(extra.iter().cloned());
         let request = json_request(method.clone(), &url, body, &headers)?;
         let response = self.http.send(request).await?;
+        slot.answered();
         self.remember_rate_limit(&response);
 
         if !response.status().is_success() {
@@ -149,15 +150,15 @@ impl IopClient {
         })
     }
 
-    fn pace(&self) -> Result<(), ApiError> {
-        let blocked = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+    fn pace(&self) -> Result<Slot<'_>, ApiError> {
         let now = self.clock.now();
-        let Some(until) = blocked.filter(|until| *until > now) else { return Ok(()) };
-        self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
-        let wait_secs = u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1);
-        Err(ApiError::RateLimited {
-            reason: "IOP rate-limit window spent; waiting for it to reset".into(),
-            retry_after: Duration::from_secs(wait_secs),
+        self.budget.reserve(now).map_err(|until| {
+            self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+            let wait_secs = u64::try_from((until - now).num_seconds()).unwrap_or(1).max(1);
+            ApiError::RateLimited {
+                reason: "IOP rate-limit window spent; waiting for it to reset".into(),
+                retry_after: Duration::from_secs(wait_secs),
+            }
         })
     }
 
@@ -169,13 +170,15 @@ impl IopClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<i64>().ok())
         };
-        let blocked = match (header("x-ratelimit-remaining"), header("x-ratelimit-reset")) {
-            // The IOP's reset header counts seconds from now, not an epoch.
-            (Some(0), Some(reset_secs)) => {
-                Some(self.clock.now() + chrono::Duration::seconds(reset_secs.max(1)))
-            }
-            _ => None,
-        };
-        *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner()) = blocked;
+        match (header("x-ratelimit-remaining"), header("x-ratelimit-reset")) {
+            // The IOP's reset header counts seconds from now, not an epoch, so answers of one
+            // window may name instants a second apart.
+            (Some(remaining), Some(reset_secs)) => self.budget.observe(
+                u64::try_from(remaining).unwrap_or(0),
+                self.clock.now() + chrono::Duration::seconds(reset_secs.max(1)),
+                1,
+            ),
+            _ => self.budget.forget(),
+        }
     }
 }

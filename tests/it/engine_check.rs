@@ -430,3 +430,29 @@ async fn custom_fields_and_workflow_stages_are_checked_against_the_connected_gre
     says(&run, "note: custom fields checked against the connected Greenhouse");
     says(&run, "3 problems");
 }
+
+#[tokio::test]
+async fn a_concurrency_of_zero_or_past_the_cap_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, prefix) in ["0", "65", "100000"].into_iter().zip(["CZ_", "CC_", "CH_"]) {
+        let text = base(prefix).replace(
+            "poll_interval_secs = 1",
+            &format!("poll_interval_secs = 1\nconcurrency = {value}"),
+        );
+        let file = write(dir.path(), &format!("engine-{value}.toml"), &text);
+        let run = check(&file, &env_for(prefix)).await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        let expected = format!(
+            ":19: service.concurrency: {value} events at once is outside 1 to 64; use 1 to handle one event at a time"
+        );
+        assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    }
+
+    // A negative number is a type error on the same line, not a panic.
+    let text =
+        base("CN_").replace("poll_interval_secs = 1", "poll_interval_secs = 1\nconcurrency = -2");
+    let file = write(dir.path(), "engine-negative.toml", &text);
+    let run = check(&file, &env_for("CN_")).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains(":19: service.concurrency: invalid value"), "{}", run.stdout);
+}

@@ -6,6 +6,7 @@ mod cli_run;
 mod convergence;
 mod engine_check;
 mod engine_clients;
+mod engine_concurrency;
 mod engine_crash;
 mod engine_dead_letters;
 mod engine_logs;

@@ -1,16 +1,16 @@
-//! Group commit for accepted webhooks. Request handlers hand their event to one writer task,
-//! which takes everything queued (up to a bound), stores it with one
-//! [`Store::enqueue_batch`] — one transaction, one flush to disk — and only then answers each
-//! waiting handler. Under load many webhooks share one commit; a lone webhook is committed at
-//! once, because the writer never waits for a batch to fill.
+//! Group commit for the engine's hot writes. Request handlers hand their accepted webhook, and
+//! the worker its "event done" marks, to one writer task, which takes everything queued (up to
+//! a bound), stores it with one [`Store::commit_batch`] — one transaction, one flush to disk —
+//! and only then answers each waiting caller. Under load many webhooks and done marks share one
+//! commit; a lone one is committed at once, because the writer never waits for a batch to fill.
 //!
 //! The promise to senders is unchanged: a handler learns its event is stored only after the
 //! commit holding it succeeded, and when a batch fails every handler in it learns that nothing
-//! of it was stored.
-//!
-//! TODO(perf): the worker's writes (an event marked done, one commit each) still commit one by
-//! one on the same SQLite connection, about a third of the writer's time under load
-//! (docs/performance.md); they could ride in these batches.
+//! of it was stored. The worker sends a done mark only after the event's handler has finished
+//! (its effects are made), and treats the event as finished only once the mark is committed;
+//! a crash in between replays an event whose effects happened, which handlers are built to
+//! take. A batch that fails is tried again with its done marks alone, so a webhook the store
+//! refuses does not make the worker's marks fail with it.
 
 use std::sync::Arc;
 
@@ -23,13 +23,17 @@ use super::{Enqueued, NewEvent, Store, StoreError};
 const QUEUE_CAPACITY: usize = 1024;
 
 type Reply = oneshot::Sender<Result<Enqueued, StoreError>>;
+type DoneReply = oneshot::Sender<Result<(), StoreError>>;
 
-struct Waiting {
-    event: NewEvent,
-    reply: Reply,
+enum Waiting {
+    /// An accepted webhook to store.
+    Event { event: NewEvent, reply: Reply },
+    /// A handled event (its inbox id) to mark done.
+    Done { id: i64, reply: DoneReply },
 }
 
-/// The handle handlers use; the writer task stops when the last handle is dropped.
+/// The handle handlers and the worker use; the writer task stops when the last handle is
+/// dropped.
 pub struct GroupCommit {
     queue: mpsc::Sender<Waiting>,
     stored: Arc<Notify>,
@@ -49,7 +53,15 @@ impl GroupCommit {
     /// holds it has succeeded (or failed, storing none of its batch).
     pub async fn enqueue(&self, event: NewEvent) -> Result<Enqueued, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Waiting { event, reply }).await.map_err(|_| stopped())?;
+        self.queue.send(Waiting::Event { event, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Marks the handled event `id` done together with whatever else is queued, and returns
+    /// once the commit holding the mark has succeeded (or failed: the event stays pending).
+    pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Waiting::Done { id, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -72,11 +84,38 @@ async fn write(
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while queue.recv_many(&mut batch, max_batch).await > 0 {
-        let (events, replies): (Vec<NewEvent>, Vec<Reply>) =
-            batch.drain(..).map(|waiting| (waiting.event, waiting.reply)).unzip();
+        let mut events = Vec::new();
+        let mut replies = Vec::new();
+        let mut done = Vec::new();
+        let mut done_replies = Vec::new();
+        for waiting in batch.drain(..) {
+            match waiting {
+                Waiting::Event { event, reply } => {
+                    events.push(event);
+                    replies.push(reply);
+                }
+                Waiting::Done { id, reply } => {
+                    done.push(id);
+                    done_replies.push(reply);
+                }
+            }
+        }
+
         let started = std::time::Instant::now();
-        let outcomes = match store.enqueue_batch(&events).await {
-            Ok(outcomes) if outcomes.len() == events.len() => outcomes,
+        let mut result = store.commit_batch(&events, &done).await;
+        if !done_replies.is_empty() {
+            let marked = match &result {
+                // The webhooks fail (their senders retry); the marks need not fail with them.
+                Err(_) if !events.is_empty() => store.commit_batch(&[], &done).await.map(drop),
+                other => other.as_ref().map(drop).map_err(Clone::clone),
+            };
+            answer_done(done_replies, &marked);
+        }
+        if events.is_empty() {
+            continue;
+        }
+        let outcomes = match result.as_mut() {
+            Ok(outcomes) if outcomes.len() == events.len() => std::mem::take(outcomes),
             Ok(outcomes) => {
                 // Committed, but the outcomes cannot be matched to their handlers: none is
                 // acknowledged, the senders retry, and the retries are recognised duplicates.
@@ -89,12 +128,12 @@ async fn write(
                 continue;
             }
             Err(error) => {
-                fail_all(replies, &error);
+                fail_all(replies, error);
                 continue;
             }
         };
         let took_us = started.elapsed().as_micros() as u64;
-        tracing::debug!(events = events.len(), took_us, "webhook batch committed");
+        tracing::debug!(events = events.len(), done = done.len(), took_us, "batch committed");
         if outcomes.iter().any(|outcome| matches!(outcome, Enqueued::New(_))) {
             stored.notify_one();
         }
@@ -103,6 +142,16 @@ async fn write(
             // is stored, and a redelivery will be recognised as a duplicate.
             let _ = reply.send(Ok(outcome));
         }
+    }
+}
+
+fn answer_done(replies: Vec<DoneReply>, result: &Result<(), StoreError>) {
+    if let Err(error) = result {
+        tracing::error!(%error, events = replies.len(), "could not mark handled events done");
+    }
+    for reply in replies {
+        // A worker that went away leaves its event done or pending, both of which are safe.
+        let _ = reply.send(result.clone());
     }
 }
 
@@ -128,7 +177,7 @@ impl GroupCommit {
     ) -> tokio::task::JoinHandle<Result<Enqueued, StoreError>> {
         assert_eq!(self.queued(), 0, "nothing else waits");
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Waiting { event, reply }).await.map_err(|_| stopped()).unwrap();
+        self.queue.send(Waiting::Event { event, reply }).await.map_err(|_| stopped()).unwrap();
         while self.queued() > 0 {
             tokio::task::yield_now().await;
         }

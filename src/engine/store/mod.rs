@@ -154,7 +154,16 @@ pub trait Store: Send + Sync {
     /// the batch is stored and will survive a crash; on `Err` none of them is. One outcome per
     /// event, in order. An event whose `(source, event_id)` is already stored, or appears
     /// earlier in the same batch, is a [`Enqueued::Duplicate`] and stores nothing.
-    async fn enqueue_batch(&self, events: &[NewEvent]) -> Result<Vec<Enqueued>, StoreError>;
+    async fn enqueue_batch(&self, events: &[NewEvent]) -> Result<Vec<Enqueued>, StoreError> {
+        self.commit_batch(events, &[]).await
+    }
+    /// As [`Store::enqueue_batch`], and in the same commit marks the handled events `done` (by
+    /// inbox id) done, as [`Store::complete`] does: all of it is committed, or none of it.
+    async fn commit_batch(
+        &self,
+        events: &[NewEvent],
+        done: &[i64],
+    ) -> Result<Vec<Enqueued>, StoreError>;
     /// Pending events due at `now`, oldest first.
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError>;
     /// When the next pending event is due.

@@ -125,7 +125,14 @@ fn interview_link(row: &sqlx::sqlite::SqliteRow) -> InterviewLink {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn enqueue_batch(&self, events: &[NewEvent]) -> Result<Vec<Enqueued>, StoreError> {
+    async fn commit_batch(
+        &self,
+        events: &[NewEvent],
+        done: &[i64],
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        if events.is_empty() && done.is_empty() {
+            return Ok(Vec::new());
+        }
         // Only the first event of each key goes to the database; a repeat inside the batch is
         // a duplicate of it, whatever the database says about the first.
         let mut first: HashMap<(Source, &str), usize> = HashMap::with_capacity(events.len());
@@ -159,6 +166,14 @@ impl Store for SqliteStore {
             script.push(
                 " ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id; ",
             );
+        }
+        for chunk in done.chunks(ROWS_PER_INSERT) {
+            script.push("UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id IN (");
+            let mut ids = script.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            script.push("); ");
         }
         script.push("COMMIT");
         // TODO(perf): sqlx hands each statement to the connection's own thread and back; a writer
