@@ -29,22 +29,11 @@ pub struct RunOptions {
     pub transport: Transport,
     /// Keep both mocks' journals in each result (for timelines and determinism checks).
     pub keep_journals: bool,
-    /// A person's action the mocks refuse (booking a cancelled request, say) is skipped instead
-    /// of failing the scenario. Generated scenarios (`rehearsal explore`) need this; hand-written
-    /// ones should not.
-    pub lenient_actions: bool,
 }
 
 impl RunOptions {
     pub fn new(seed: u64, config: EngineConfig, config_file: String) -> Self {
-        Self {
-            seed,
-            config,
-            config_file,
-            transport: Transport::Inproc,
-            keep_journals: false,
-            lenient_actions: false,
-        }
+        Self { seed, config, config_file, transport: Transport::Inproc, keep_journals: false }
     }
 }
 
@@ -134,7 +123,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
     };
     match Harness::start(&config, seed, start, options.transport).await {
         Ok(harness) => {
-            drive(&harness, scenario, &config, options.lenient_actions, &mut result).await;
+            drive(&harness, scenario, &config, &mut result).await;
             result.virtual_seconds = (harness.clock_now() - start).num_seconds();
             if options.keep_journals {
                 result.journal = journals(&harness).await.unwrap_or_default();
@@ -215,7 +204,6 @@ async fn drive(
     harness: &Harness,
     scenario: &Scenario,
     config: &EngineConfig,
-    lenient: bool,
     result: &mut ScenarioResult,
 ) {
     let ids = match world::seed(harness, &scenario.given, config.greenhouse.acting_user_id).await {
@@ -236,13 +224,9 @@ async fn drive(
         if needs_marks {
             marks.push(journal_lengths(harness).await.unwrap_or_default());
         }
-        let outcome = match run_step(harness, &ids, &step.value, index, &marks).await {
-            Err(_) if lenient && matches!(step.value, Step::Greenhouse(_) | Step::Iop(_)) => {
-                harness.quiesce().await.map_err(plain)
-            }
-            other => other,
-        };
-        if let Err((message, mismatches)) = outcome {
+        if let Err((message, mismatches)) =
+            run_step(harness, &ids, &step.value, index, &marks).await
+        {
             result.failure = Some(Failure {
                 step: index + 1,
                 line: step.referenced.line(),
