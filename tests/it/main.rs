@@ -9,7 +9,6 @@ mod engine_clients;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_dead_letters;
-mod engine_logs;
 mod engine_reconcile;
 mod engine_shutdown;
 mod engine_world;
