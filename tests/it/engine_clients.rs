@@ -12,12 +12,12 @@ use rehearsal::engine::Engine;
 use rehearsal::engine::config::EngineConfig;
 use rehearsal::greenhouse::client::{HarvestClient, HarvestSettings};
 use rehearsal::iop::client::{IopClient, IopSettings};
-use rehearsal::transport::{ApiError, HttpClient, ReqwestClient, RouterClient, raw_request};
+use rehearsal::transport::{ApiError, HttpClient, ReqwestClient, RouterClient};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::engine_world::{GH_HOOK, config_text, secrets_for};
+use crate::engine_world::{config_text, secrets_for, signed_greenhouse_webhook};
 
 fn http() -> Arc<ReqwestClient> {
     Arc::new(ReqwestClient::new(Duration::from_secs(10)).unwrap())
@@ -265,15 +265,7 @@ async fn engine_with_one_event(
     routes.register("engine.test", engine.router());
     let body =
         Bytes::from(r#"{"action":"candidate_stage_change","payload":{"application":{"id":123}}}"#);
-    let signature = rehearsal::greenhouse::signature::sign(GH_HOOK, &body);
-    let request = raw_request(
-        Method::POST,
-        "http://engine.test/webhooks/greenhouse",
-        body,
-        Some("application/json"),
-        &[("signature", signature), ("greenhouse-event-id", "evt-1".into())],
-    )
-    .unwrap();
+    let request = signed_greenhouse_webhook(body, "evt-1");
     assert!(routes.send(request).await.unwrap().status().is_success());
     engine
 }

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use rehearsal::clock::ManualClock;
 use rehearsal::engine::Engine;
 use rehearsal::engine::config::EngineConfig;
-use rehearsal::transport::{BoxFuture, HttpClient, RouterClient, TransportError, raw_request};
+use rehearsal::transport::{BoxFuture, HttpClient, RouterClient, TransportError};
 
-use crate::engine_world::{GH_HOOK, config_text, secrets_for};
+use crate::engine_world::{config_text, secrets_for, signed_greenhouse_webhook};
 
 /// One application read: which application, when it started and ended.
 type Read = (i64, Instant, Instant);
@@ -52,16 +52,7 @@ async fn deliver(routes: &RouterClient, event: usize, application: i64, candidat
     let body = format!(
         r#"{{"action":"candidate_stage_change","payload":{{"application":{{"id":{application},"candidate":{{"id":{candidate}}}}}}}}}"#
     );
-    let body = Bytes::from(body);
-    let signature = rehearsal::greenhouse::signature::sign(GH_HOOK, &body);
-    let request = raw_request(
-        Method::POST,
-        "http://engine.test/webhooks/greenhouse",
-        body,
-        Some("application/json"),
-        &[("signature", signature), ("greenhouse-event-id", format!("evt-{event}"))],
-    )
-    .unwrap();
+    let request = signed_greenhouse_webhook(Bytes::from(body), &format!("evt-{event}"));
     assert!(routes.send(request).await.unwrap().status().is_success());
 }
 

@@ -13,7 +13,7 @@ use rehearsal::mock::greenhouse::control::{
 };
 use rehearsal::mock::greenhouse::{GreenhouseMockConfig, MockGreenhouse};
 use rehearsal::mock::iop::{IopMockConfig, MockIop};
-use rehearsal::transport::{HttpClient, ReqwestClient, RouterClient, json_request};
+use rehearsal::transport::{HttpClient, ReqwestClient, RouterClient, json_request, raw_request};
 use serde_json::Value;
 
 /// The mocks' default credentials (see `GreenhouseMockConfig` and `IopMockConfig`).
@@ -267,4 +267,21 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     condition().await
+}
+
+/// A Greenhouse webhook with `body`, signed with [`GH_HOOK`], to the engine registered as
+/// `engine.test`.
+pub fn signed_greenhouse_webhook(
+    body: bytes::Bytes,
+    event_id: &str,
+) -> http::Request<bytes::Bytes> {
+    let signature = rehearsal::greenhouse::signature::sign(GH_HOOK, &body);
+    raw_request(
+        http::Method::POST,
+        "http://engine.test/webhooks/greenhouse",
+        body,
+        Some("application/json"),
+        &[("signature", signature), ("greenhouse-event-id", event_id.to_owned())],
+    )
+    .expect("a well-formed request")
 }
