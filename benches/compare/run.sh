@@ -27,7 +27,9 @@
 # Knobs: COMPARE_THREADS (2), COMPARE_CONNECTIONS (32), COMPARE_DURATION (10s), COMPARE_REPEATS
 # (3), COMPARE_WARMUP (10s), COMPARE_TOOLS (/tmp/compare-tools), COMPARE_BUILD (1: cargo build
 # --release first), COMPARE_ENGINE (1), COMPARE_KEEP (0: 1 keeps the scratch folder),
-# COMPARE_DRAIN_SECS (180: how long to wait for the engine's backlog before measuring on).
+# COMPARE_DRAIN_SECS (180: how long to wait for the engine's backlog before measuring on),
+# COMPARE_SERVERS ("bare mock wiremock bare_webhook engine": which of them to measure; the
+# bare handler always starts, it serves bare_webhook and checks the page).
 #
 # Exit 0 after a complete run, 1 when a server failed to start or answered wrongly, 2 when a
 # tool is missing.
@@ -338,15 +340,23 @@ run_wrk() {
 
 start_mock
 start_bare
-start_wiremock
+wanted=" ${COMPARE_SERVERS:-bare mock wiremock bare_webhook engine} "
+[[ $with_engine == 1 ]] || wanted="${wanted/ engine / }"
+servers=()
+for name in bare mock wiremock bare_webhook engine; do
+    [[ $wanted == *" $name "* ]] && servers+=("$name")
+done
+((${#servers[@]})) || fail "COMPARE_SERVERS names none of: bare mock wiremock bare_webhook engine"
+[[ $wanted == *" wiremock "* ]] && start_wiremock
 check_same_body bare "$bare_url"
-check_same_body wiremock "$wiremock_url"
-servers=(bare mock wiremock)
-if [[ $with_engine == 1 ]]; then
+[[ $wanted == *" wiremock "* ]] && check_same_body wiremock "$wiremock_url"
+if [[ $wanted == *" engine "* ]]; then
+    with_engine=1
     start_engine
-    servers+=(bare_webhook engine)
-    bare_webhook_pid=$bare_pid
+else
+    with_engine=0
 fi
+bare_webhook_pid=$bare_pid
 
 say "wrk -t$threads -c$connections -d$duration --latency, $repeats round(s), warm-up $warmup each:"
 say "  GET  wrk -t$threads -c$connections -d$duration --latency -H 'Authorization: Bearer …' URL$page_path"
@@ -398,15 +408,17 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "NOT met") }'; }
 echo
-mock_wiremock="$(ratio "${rps[mock]}" "${rps[wiremock]}")"
-mock_bare="$(ratio "${rps[mock]}" "${rps[bare]}")"
-wiremock_bare="$(ratio "${rps[wiremock]}" "${rps[bare]}")"
-echo "mock / wiremock  = ${mock_wiremock}x   (target >= 5x: $(verdict "$mock_wiremock" 5))"
-echo "mock / bare      = ${mock_bare}    (target >= 0.50: $(verdict "$mock_bare" 0.5))"
-echo "wiremock / bare  = ${wiremock_bare}"
+mock_wiremock="$(ratio "${rps[mock]:-0}" "${rps[wiremock]:-0}")"
+mock_bare="$(ratio "${rps[mock]:-0}" "${rps[bare]:-0}")"
+wiremock_bare="$(ratio "${rps[wiremock]:-0}" "${rps[bare]:-0}")"
+if [[ $wanted == *" wiremock "* && $wanted == *" mock "* ]]; then
+    echo "mock / wiremock  = ${mock_wiremock}x   (target >= 5x: $(verdict "$mock_wiremock" 5))"
+    echo "wiremock / bare  = ${wiremock_bare}"
+fi
+[[ $wanted == *" mock "* ]] && echo "mock / bare      = ${mock_bare}    (target >= 0.50: $(verdict "$mock_bare" 0.5))"
 if [[ $with_engine == 1 ]]; then
-    engine_webhook="$(ratio "${rps[engine]}" "${rps[bare_webhook]}")"
-    engine_bare="$(ratio "${rps[engine]}" "${rps[bare]}")"
+    engine_webhook="$(ratio "${rps[engine]}" "${rps[bare_webhook]:-0}")"
+    engine_bare="$(ratio "${rps[engine]}" "${rps[bare]:-0}")"
     echo "engine / bare_webhook = ${engine_webhook}    (target >= 0.20: $(verdict "$engine_webhook" 0.2); same POSTs, bare answers without verifying or storing)"
     echo "engine / bare    = ${engine_bare}    (webhooks accepted per second vs pages served per second)"
     echo "engine_worker / bare_webhook = $(ratio "${rps[engine_worker]}" "${rps[bare_webhook]}")    (events handled end to end per second vs bare POSTs)"

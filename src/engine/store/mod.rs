@@ -3,6 +3,7 @@
 
 mod group_commit;
 mod sqlite;
+mod sqlite_writer;
 #[cfg(test)]
 pub(crate) mod testing;
 

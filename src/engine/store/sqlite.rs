@@ -1,10 +1,9 @@
-//! The embedded SQLite store: one file, WAL, one writer connection (SQLite allows one writer at
-//! a time; a single connection avoids "database is locked" under concurrent handlers) and a
-//! few reader connections, so the worker's reads never queue behind a commit (in WAL mode
-//! readers see every committed write and never block the writer).
+//! The embedded SQLite store: one file, WAL, one writer connection owned by a thread of its own
+//! (SQLite allows one writer at a time; a single connection avoids "database is locked" under
+//! concurrent handlers; see [`super::sqlite_writer`]) and a few reader connections, so the
+//! worker's reads never queue behind a commit (in WAL mode readers see every committed write
+//! and never block the writer).
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,8 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use sqlx::{Row, SqlitePool};
 
+use super::sqlite_writer::Writer;
 use super::{
     AuditEntry, DeadLetter, Enqueued, FeedbackLink, InboxItem, InterviewLink, NewEvent,
     RequestLink, Source, Store, StoreError, stamp, unstamp,
@@ -30,13 +31,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// machine this runs on typically has a couple of cores.
 const READERS: u32 = 2;
 
-/// Rows per `INSERT` statement of a batch: 7 bound values each stays far below SQLite's limit of
-/// 32,766 variables per statement.
-const ROWS_PER_INSERT: usize = 128;
+/// How long a write waits for another process holding the database's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStore {
-    /// The one connection that writes.
-    writer: SqlitePool,
+    /// The one connection that writes, on its own thread.
+    writer: Writer,
     /// Connections that only read (`PRAGMA query_only`).
     reader: SqlitePool,
 }
@@ -50,45 +50,48 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(err)?
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(BUSY_TIMEOUT);
         let writer_options = options
             .clone()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an event acknowledged to a webhook sender survives a power cut.
             .synchronous(SqliteSynchronous::Full);
-        let writer = SqlitePoolOptions::new()
+        // The file is made, switched to WAL (which is permanent) and migrated on a connection
+        // that is closed before the writing thread opens its own.
+        let setup = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(writer_options)
             .await
             .map_err(err)?;
-        // Opened after the writer made the file and switched it to WAL, which is permanent.
+        let migrated = migrate(&setup).await;
+        setup.close().await;
+        migrated?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options.pragma("query_only", "ON"))
             .await
             .map_err(err)?;
-        let store = Self { writer, reader };
-        store.migrate().await?;
-        Ok(store)
+        let writer = Writer::start(path, BUSY_TIMEOUT)?;
+        Ok(Self { writer, reader })
     }
+}
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+async fn migrate(setup: &SqlitePool) -> Result<(), StoreError> {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            .execute(&self.writer)
+            .execute(setup)
             .await
             .map_err(err)?;
         for (version, sql) in MIGRATIONS {
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
                     .bind(version)
-                    .fetch_optional(&self.writer)
+                    .fetch_optional(setup)
                     .await
                     .map_err(err)?;
             if done.is_some() {
                 continue;
             }
-            let mut tx = self.writer.begin().await.map_err(err)?;
+            let mut tx = setup.begin().await.map_err(err)?;
             sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(err)?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
                 .bind(version)
@@ -99,7 +102,6 @@ impl SqliteStore {
             tx.commit().await.map_err(err)?;
         }
         Ok(())
-    }
 }
 
 fn request_link(row: &sqlx::sqlite::SqliteRow) -> RequestLink {
@@ -133,75 +135,48 @@ impl Store for SqliteStore {
         if events.is_empty() && done.is_empty() {
             return Ok(Vec::new());
         }
-        // Only the first event of each key goes to the database; a repeat inside the batch is
-        // a duplicate of it, whatever the database says about the first.
-        let mut first: HashMap<(Source, &str), usize> = HashMap::with_capacity(events.len());
-        let mut unique = Vec::with_capacity(events.len());
-        for (index, event) in events.iter().enumerate() {
-            if let Entry::Vacant(slot) = first.entry((event.source, event.event_id.as_str())) {
-                slot.insert(index);
-                unique.push(event);
-            }
-        }
-
-        // One transaction, sent as one script so the commit costs one trip to the connection's
-        // thread rather than three (begin, insert, commit): every row of the batch is committed
-        // together, or none is.
-        let mut script = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        for chunk in unique.chunks(ROWS_PER_INSERT) {
-            script.push(
-                "INSERT INTO inbox (source, event_id, kind, payload, received_at, status, next_attempt_at) ",
-            );
-            script.push_values(chunk, |mut row, event| {
-                let at = stamp(event.at);
-                row.push_bind(event.source.as_str())
-                    .push_bind(event.event_id.as_str())
-                    .push_bind(event.kind.as_str())
-                    .push_bind(event.payload.as_str())
-                    .push_bind(at.clone())
-                    .push("'pending'")
-                    .push_bind(at);
-            });
-            // Rows that already exist are skipped and not returned.
-            script.push(
-                " ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id; ",
-            );
-        }
-        for chunk in done.chunks(ROWS_PER_INSERT) {
-            script.push("UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id IN (");
-            let mut ids = script.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            script.push("); ");
-        }
-        script.push("COMMIT");
-        // TODO(perf): sqlx hands each statement to the connection's own thread and back; a writer
-        // owning its connection on one blocking thread would save those switches per batch.
-        let mut connection = self.writer.acquire().await.map_err(err)?;
-        let rows = match script.build().fetch_all(&mut *connection).await {
-            Ok(rows) => rows,
-            Err(error) => {
-                // A failed statement stops the script before its COMMIT. If the transaction
-                // cannot be rolled back either, the connection is closed rather than reused
-                // inside it; the pool opens a fresh one.
-                if sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await.is_err() {
-                    connection.close_on_drop();
+        let events = events.to_vec();
+        let done = done.to_vec();
+        self.writer
+            .run(move |connection| {
+                // One transaction: every row of the batch is committed together, or none is
+                // (dropping the transaction on an error rolls it back).
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut outcomes = Vec::with_capacity(events.len());
+                {
+                    // A row that already exists (stored earlier, or earlier in this batch) is
+                    // skipped and returns nothing: a duplicate.
+                    let mut insert = tx.prepare_cached(
+                        "INSERT INTO inbox (source, event_id, kind, payload, received_at, status, next_attempt_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?5)
+                         ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+                    )?;
+                    for event in &events {
+                        let id: Option<i64> = insert
+                            .query_row(
+                                params![
+                                    event.source.as_str(),
+                                    event.event_id,
+                                    event.kind,
+                                    event.payload,
+                                    stamp(event.at)
+                                ],
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        outcomes.push(id.map_or(Enqueued::Duplicate, Enqueued::New));
+                    }
+                    let mut mark = tx.prepare_cached(
+                        "UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?1",
+                    )?;
+                    for id in &done {
+                        mark.execute([id])?;
+                    }
                 }
-                return Err(err(error));
-            }
-        };
-        let mut inserted: HashMap<usize, i64> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let key = (Source::parse(row.get::<&str, _>("source")), row.get::<&str, _>("event_id"));
-            if let Some(&index) = first.get(&key) {
-                inserted.insert(index, row.get("id"));
-            }
-        }
-
-        Ok((0..events.len())
-            .map(|index| inserted.get(&index).map_or(Enqueued::Duplicate, |&id| Enqueued::New(id)))
-            .collect())
+                tx.commit()?;
+                Ok(outcomes)
+            })
+            .await
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
@@ -245,12 +220,16 @@ impl Store for SqliteStore {
     }
 
     async fn complete(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?")
-            .bind(id)
-            .execute(&self.writer)
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?1",
+                    )?
+                    .execute([id])
+                    .map(drop)
+            })
             .await
-            .map_err(err)?;
-        Ok(())
     }
 
     async fn retry_later(
@@ -260,17 +239,17 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-        )
-        .bind(i64::from(attempts))
-        .bind(stamp(at))
-        .bind(error)
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(err)?;
-        Ok(())
+        let (at, error) = (stamp(at), error.to_owned());
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "UPDATE inbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
+                    )?
+                    .execute(params![attempts, at, error, id])
+                    .map(drop)
+            })
+            .await
     }
 
     async fn dead_letter(
@@ -279,26 +258,22 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(err)?;
-        sqlx::query("UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?")
-            .bind(reason)
-            .bind(item.id)
-            .execute(&mut *tx)
+        let item = item.clone();
+        let (reason, now) = (reason.to_owned(), stamp(now));
+        self.writer
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute(
+                    "UPDATE inbox SET status = 'dead', last_error = ?1 WHERE id = ?2",
+                    params![reason, item.id],
+                )?;
+                tx.execute(
+                    "INSERT INTO dead_letters (inbox_id, source, event_id, kind, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![item.id, item.source.as_str(), item.event_id, item.kind, reason, now],
+                )?;
+                tx.commit()
+            })
             .await
-            .map_err(err)?;
-        sqlx::query(
-            "INSERT INTO dead_letters (inbox_id, source, event_id, kind, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(item.id)
-        .bind(item.source.as_str())
-        .bind(&item.event_id)
-        .bind(&item.kind)
-        .bind(reason)
-        .bind(stamp(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)
     }
 
     async fn request_links(&self, application_id: i64) -> Result<Vec<RequestLink>, StoreError> {
@@ -340,23 +315,28 @@ impl Store for SqliteStore {
         link: &RequestLink,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, stay_id, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (request_id) DO UPDATE SET status = excluded.status",
-        )
-        .bind(&link.request_id)
-        .bind(link.application_id)
-        .bind(link.candidate_id)
-        .bind(link.stage_id)
-        .bind(&link.stage_name)
-        .bind(link.stay_id)
-        .bind(&link.status)
-        .bind(stamp(now))
-        .execute(&self.writer)
-        .await
-        .map_err(err)?;
-        Ok(())
+        let (link, now) = (link.clone(), stamp(now));
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, stay_id, status, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT (request_id) DO UPDATE SET status = excluded.status",
+                    )?
+                    .execute(params![
+                        link.request_id,
+                        link.application_id,
+                        link.candidate_id,
+                        link.stage_id,
+                        link.stage_name,
+                        link.stay_id,
+                        link.status,
+                        now
+                    ])
+                    .map(drop)
+            })
+            .await
     }
 
     async fn interview_link(
@@ -384,18 +364,23 @@ impl Store for SqliteStore {
     }
 
     async fn put_interview_link(&self, link: &InterviewLink) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO interview_links (iop_interview_id, gh_interview_id, application_id, status) VALUES (?, ?, ?, ?)
-             ON CONFLICT (iop_interview_id) DO UPDATE SET gh_interview_id = excluded.gh_interview_id, status = excluded.status",
-        )
-        .bind(&link.iop_interview_id)
-        .bind(link.gh_interview_id)
-        .bind(link.application_id)
-        .bind(&link.status)
-        .execute(&self.writer)
-        .await
-        .map_err(err)?;
-        Ok(())
+        let link = link.clone();
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "INSERT INTO interview_links (iop_interview_id, gh_interview_id, application_id, status) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (iop_interview_id) DO UPDATE SET gh_interview_id = excluded.gh_interview_id, status = excluded.status",
+                    )?
+                    .execute(params![
+                        link.iop_interview_id,
+                        link.gh_interview_id,
+                        link.application_id,
+                        link.status
+                    ])
+                    .map(drop)
+            })
+            .await
     }
 
     async fn feedback_link(&self, feedback_id: &str) -> Result<Option<FeedbackLink>, StoreError> {
@@ -413,18 +398,18 @@ impl Store for SqliteStore {
     }
 
     async fn put_feedback_link(&self, link: &FeedbackLink) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO feedback_links (feedback_id, gh_kind, gh_id, version) VALUES (?, ?, ?, ?)
-             ON CONFLICT (feedback_id) DO UPDATE SET version = excluded.version",
-        )
-        .bind(&link.feedback_id)
-        .bind(&link.gh_kind)
-        .bind(link.gh_id)
-        .bind(link.version)
-        .execute(&self.writer)
-        .await
-        .map_err(err)?;
-        Ok(())
+        let link = link.clone();
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "INSERT INTO feedback_links (feedback_id, gh_kind, gh_id, version) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (feedback_id) DO UPDATE SET version = excluded.version",
+                    )?
+                    .execute(params![link.feedback_id, link.gh_kind, link.gh_id, link.version])
+                    .map(drop)
+            })
+            .await
     }
 
     async fn audit(
@@ -434,15 +419,17 @@ impl Store for SqliteStore {
         action: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit (at, inbox_id, action, detail) VALUES (?, ?, ?, ?)")
-            .bind(stamp(at))
-            .bind(inbox_id)
-            .bind(action)
-            .bind(detail)
-            .execute(&self.writer)
+        let (at, action, detail) = (stamp(at), action.to_owned(), detail.to_owned());
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "INSERT INTO audit (at, inbox_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![at, inbox_id, action, detail])
+                    .map(drop)
+            })
             .await
-            .map_err(err)?;
-        Ok(())
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
@@ -467,55 +454,49 @@ impl Store for SqliteStore {
     }
 
     async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(err)?;
-        let inbox_id: Option<i64> =
-            sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-        let Some(inbox_id) = inbox_id else { return Ok(false) };
-        sqlx::query(
-            "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL
-             WHERE id = ?",
-        )
-        .bind(stamp(now))
-        .bind(inbox_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        sqlx::query("DELETE FROM dead_letters WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
+        let now = stamp(now);
+        self.writer
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let inbox_id: Option<i64> = tx
+                    .query_row("SELECT inbox_id FROM dead_letters WHERE id = ?1", [id], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                let Some(inbox_id) = inbox_id else { return Ok(false) };
+                tx.execute(
+                    "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?1, last_error = NULL
+                     WHERE id = ?2",
+                    params![now, inbox_id],
+                )?;
+                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [id])?;
+                tx.commit()?;
+                Ok(true)
+            })
             .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(true)
     }
 
     async fn drop_dead_letter(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(err)?;
-        let inbox_id: Option<i64> =
-            sqlx::query_scalar("SELECT inbox_id FROM dead_letters WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-        let Some(inbox_id) = inbox_id else { return Ok(false) };
-        // The inbox row stays, marked `dropped`, so a redelivery of the same event id is still
-        // recognised as a duplicate; its payload is cleared because nobody will read it again.
-        sqlx::query("UPDATE inbox SET status = 'dropped', payload = '' WHERE id = ?")
-            .bind(inbox_id)
-            .execute(&mut *tx)
+        self.writer
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let inbox_id: Option<i64> = tx
+                    .query_row("SELECT inbox_id FROM dead_letters WHERE id = ?1", [id], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                let Some(inbox_id) = inbox_id else { return Ok(false) };
+                // The inbox row stays, marked `dropped`, so a redelivery of the same event id
+                // is still recognised as a duplicate; its payload is cleared because nobody
+                // will read it again.
+                tx.execute("UPDATE inbox SET status = 'dropped', payload = '' WHERE id = ?1", [
+                    inbox_id,
+                ])?;
+                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [id])?;
+                tx.commit()?;
+                Ok(true)
+            })
             .await
-            .map_err(err)?;
-        sqlx::query("DELETE FROM dead_letters WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(true)
     }
 
     async fn open_request_links(&self) -> Result<Vec<RequestLink>, StoreError> {
@@ -537,16 +518,18 @@ impl Store for SqliteStore {
     }
 
     async fn put_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO engine_state (key, value) VALUES (?, ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.writer)
-        .await
-        .map_err(err)?;
-        Ok(())
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "INSERT INTO engine_state (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute(params![key, value])
+                    .map(drop)
+            })
+            .await
     }
 
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
@@ -650,9 +633,9 @@ mod tests {
         let now = ManualClock::scenario_epoch();
         super::super::testing::refuse_event(&path, "poison").await;
 
-        // More than one statement's worth, the refused one last: the rows the first
-        // statement inserted must be rolled back with it.
-        let mut batch: Vec<NewEvent> = (0..ROWS_PER_INSERT + 10)
+        // Many events, the refused one last: the rows inserted before it must be rolled back
+        // with it.
+        let mut batch: Vec<NewEvent> = (0..138)
             .map(|n| event(Source::Greenhouse, &format!("e{n}"), now))
             .collect();
         batch.push(event(Source::Greenhouse, "poison", now));
