@@ -73,6 +73,7 @@ library! {
     feedback_edited => "feedback-edited",
     feedback_for_cancelled_interview => "feedback-for-cancelled-interview",
     feedback_withdrawn => "feedback-withdrawn",
+    go_live_backfill => "go-live-backfill",
     greenhouse_429_storm => "greenhouse-429-storm",
     greenhouse_stale_read_after_move => "greenhouse-stale-read-after-move",
     greenhouse_stale_read_after_delayed_webhook => "greenhouse-stale-read-after-delayed-webhook",
