@@ -466,6 +466,16 @@ impl Engine {
         if self.maps_custom_fields(FieldTarget::Candidate) {
             body["custom_fields"] = Value::Object(custom_fields.clone());
         }
+        let zone = mapping::candidate_timezone(candidate, &self.config.mapping);
+        if let Some(replaced) = zone.replaced {
+            // The IOP takes IANA names only; a made-up zone would be refused or, worse, shift
+            // every proposed slot.
+            let detail = format!(
+                "candidate {candidate_id}: time zone {replaced:?} is not an IANA zone; sent the default {:?}",
+                zone.zone
+            );
+            self.audit(None, "candidate_timezone_replaced", detail).await?;
+        }
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
     }

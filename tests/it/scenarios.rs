@@ -49,6 +49,7 @@ macro_rules! library {
 
 library! {
     all_day_interview => "all-day-interview",
+    bad_candidate_timezone => "bad-candidate-timezone",
     bad_webhook_signature => "bad-webhook-signature",
     cancel_and_rebook_new_id => "cancel-and-rebook-new-id",
     cancel_then_rebook => "cancel-then-rebook",
