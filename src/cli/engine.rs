@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::{EXIT_FAILED, bad_input};
+use super::bad_input;
 use crate::clock::SystemClock;
 use crate::engine::Engine;
 use crate::engine::config::{EngineConfig, EnvSecrets, Secrets};
@@ -203,11 +203,14 @@ async fn change(
     args: &DeadLetterIds,
     retry: bool,
 ) -> anyhow::Result<ExitCode> {
-    let ids = if args.all {
+    let mut ids: Vec<i64> = if args.all {
         store.dead_letters().await?.into_iter().map(|letter| letter.id).collect()
     } else {
         args.ids.clone()
     };
+    // An id named twice is one request: the second would find it gone.
+    let mut named = std::collections::HashSet::new();
+    ids.retain(|id| named.insert(*id));
     let now = crate::clock::Clock::now(&SystemClock);
     let mut missing = Vec::new();
     for id in ids {
@@ -225,7 +228,9 @@ async fn change(
     if missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
+    // The others named were handled; the unknown ids are bad input.
     let list = missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    eprintln!("error: no dead letter with id {list}");
-    Ok(ExitCode::from(EXIT_FAILED))
+    Ok(bad_input(&format!(
+        "no dead letter with id {list} (see `dead-letters list`; a dropped or retried one is gone)"
+    )))
 }
