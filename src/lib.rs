@@ -2,8 +2,8 @@
 //!
 //! The crate holds the real sync engine (`engine`), the vocabularies and clients of both sides
 //! (`greenhouse`, `iop`), stateful mocks of both sides (`mock`), the scenario runner
-//! (`scenario`) and its reports (`report`). `engine` depends only on `clock`, `transport`,
-//! `greenhouse` and `iop`: it is the part that goes live.
+//! (`scenario`) and its reports (`report`). `engine` depends only on `clock`, `timezone`,
+//! `transport`, `greenhouse` and `iop`: it is the part that goes live.
 
 pub mod cli;
 pub mod clock;
@@ -16,4 +16,5 @@ pub mod mock;
 mod pacing;
 pub mod report;
 pub mod scenario;
+pub mod timezone;
 pub mod transport;

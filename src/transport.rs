@@ -16,6 +16,11 @@ use http::{HeaderValue, Method, Request, Response};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+/// The longest `Retry-After` taken at its word, in seconds: a day. A server asking for more
+/// is waited on a day (then asked again); an absurd value must not push a retry past the
+/// range of the clock's arithmetic.
+const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+
 /// A boxed, sendable future: lets [`HttpClient`] be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -193,7 +198,7 @@ impl ApiError {
                 .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
             ApiError::Transient {
                 reason: format!("{method} {path} answered {status}"),
                 retry_after,
@@ -263,6 +268,24 @@ pub fn raw_request(
 mod tests {
     use super::*;
     use axum::routing::get;
+
+    #[test]
+    fn retry_after_is_read_and_capped_at_a_day() {
+        let answer = |value: &str| {
+            let response = Response::builder()
+                .status(503)
+                .header("retry-after", value)
+                .body(Bytes::new())
+                .unwrap();
+            match ApiError::from_response(&Method::GET, "/x", &response) {
+                ApiError::Transient { retry_after, .. } => retry_after,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(answer("7"), Some(Duration::from_secs(7)));
+        assert_eq!(answer("1000000000000000"), Some(Duration::from_secs(86_400)));
+        assert_eq!(answer("soon"), None);
+    }
 
     #[tokio::test]
     async fn router_client_routes_by_authority() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::{EXIT_FAILED, bad_input};
+use super::bad_input;
 use crate::clock::SystemClock;
 use crate::engine::Engine;
 use crate::engine::config::{EngineConfig, EnvSecrets, Secrets};
@@ -89,9 +89,7 @@ pub async fn main(args: EngineArgs) -> ExitCode {
 /// requests in flight finish (a webhook is stored and acknowledged, or neither), the worker
 /// finishes the event in hand, and everything else stays in the store for the next start.
 async fn serve(config_path: &Path) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .try_init();
+    init_logs();
     let config = EngineConfig::load(config_path)?;
     let secrets = Secrets::resolve(&config, &EnvSecrets)?;
     // Outbound calls give up after 30 s; the worker retries them with backoff.
@@ -104,6 +102,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("{}", serde_json::json!({"service": "engine", "url": url}));
+    tracing::info!(%url, "engine listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -118,6 +117,20 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     axum::serve(listener, engine.router()).with_graceful_shutdown(stopped(stop_rx)).await?;
     worker.await.context("the worker task failed")?;
     Ok(())
+}
+
+/// Logs go to stderr, so stdout carries only the `{"service":"engine",...}` line scripts read;
+/// `info` unless `RUST_LOG` says otherwise; colours only on a terminal.
+fn init_logs() {
+    use std::io::IsTerminal;
+
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 async fn shutdown_signal() {
@@ -190,11 +203,14 @@ async fn change(
     args: &DeadLetterIds,
     retry: bool,
 ) -> anyhow::Result<ExitCode> {
-    let ids = if args.all {
+    let mut ids: Vec<i64> = if args.all {
         store.dead_letters().await?.into_iter().map(|letter| letter.id).collect()
     } else {
         args.ids.clone()
     };
+    // An id named twice is one request: the second would find it gone.
+    let mut named = std::collections::HashSet::new();
+    ids.retain(|id| named.insert(*id));
     let now = crate::clock::Clock::now(&SystemClock);
     let mut missing = Vec::new();
     for id in ids {
@@ -212,7 +228,9 @@ async fn change(
     if missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
+    // The others named were handled; the unknown ids are bad input.
     let list = missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    eprintln!("error: no dead letter with id {list}");
-    Ok(ExitCode::from(EXIT_FAILED))
+    Ok(bad_input(&format!(
+        "no dead letter with id {list} (see `dead-letters list`; a dropped or retried one is gone)"
+    )))
 }

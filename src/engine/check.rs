@@ -209,7 +209,8 @@ pub(crate) fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
 }
 
 /// Rules between fields: absolute URLs, webhook secrets named, options only where they apply,
-/// no two rules for the same stage and jobs, and the `[mapping]` rules (each transform against
+/// no two rules for the same stage and jobs, values the engine can run with (see
+/// [`super::check_values`]), and the `[mapping]` rules (each transform against
 /// its field's type; see [`super::check_mapping`]).
 pub(crate) fn semantic_problems(config: &EngineConfig, text: &str, file: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -302,6 +303,7 @@ pub(crate) fn semantic_problems(config: &EngineConfig, text: &str, file: &str) -
             Some("remove it, or set a policy to \"reject\"".into()),
         );
     }
+    problems.extend(super::check_values::value_problems(config, text, file));
     problems.extend(super::check_mapping::mapping_problems(config, text, file));
     problems
 }

@@ -174,9 +174,17 @@ impl Engine {
     }
 
     /// Handles every event due now until none is due, up to `service.concurrency` at once and
-    /// never two of one candidate at once (see [`super::ordering`]). Returns how many were taken.
+    /// never two of one candidate at once (see [`super::ordering`]), then goes on with a
+    /// reconciliation sweep whose pause has ended. Returns how many events were taken.
     pub async fn run_due(self: &Arc<Self>) -> Result<usize, StoreError> {
-        self.run_due_until(&AtomicBool::new(false)).await
+        let stop = AtomicBool::new(false);
+        let taken = self.run_due_until(&stop).await?;
+        if let Some(resume_at) = self.sweep_resumes_at().await.map_err(store_error)?
+            && resume_at <= self.clock.now()
+        {
+            self.sweep(&stop).await;
+        }
+        Ok(taken)
     }
 
     /// As [`Engine::run_due`], but starts no further event once `stop` is set: the events in
@@ -255,9 +263,12 @@ impl Engine {
         Ok(self.metrics.render(queue_depth, dead_letters, waits))
     }
 
-    /// When the next stored event is due (a retry, typically).
+    /// When the next stored event is due (a retry, typically), or a paused reconciliation
+    /// sweep goes on, whichever comes first.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.store.next_due().await
+        let event = self.store.next_due().await?;
+        let sweep = self.sweep_resumes_at().await.map_err(store_error)?;
+        Ok(event.into_iter().chain(sweep).min())
     }
 
     pub async fn pending(&self) -> Result<u64, StoreError> {
@@ -453,25 +464,48 @@ impl Engine {
         }
     }
 
-    /// One pass of the service loop: what is due, then a reconciliation sweep if one is due.
+    /// One pass of the service loop: what is due, then a reconciliation sweep if one is due:
+    /// a paused sweep once its pause ends, else a new one once the interval has passed.
     async fn pass(self: &Arc<Self>, stop: &AtomicBool, next_sweep: &mut DateTime<Utc>) {
         if let Err(error) = self.run_due_until(stop).await {
             tracing::error!(%error, "worker pass failed");
         }
-        if stop.load(Ordering::SeqCst) || self.clock.now() < *next_sweep {
+        if stop.load(Ordering::SeqCst) {
             return;
         }
-        let interval = chrono::Duration::seconds(
-            i64::try_from(self.config.reconcile.interval_secs.max(1)).unwrap_or(i64::MAX / 1000),
-        );
-        *next_sweep = self.clock.now() + interval;
+        let now = self.clock.now();
+        let due = match self.sweep_resumes_at().await {
+            Ok(Some(resume_at)) => resume_at <= now,
+            Ok(None) => *next_sweep <= now,
+            Err(error) => {
+                tracing::error!(error = log_safe(&error.to_string()), "sweep progress unreadable");
+                false
+            }
+        };
+        if due {
+            *next_sweep = self.after_interval(now);
+            self.sweep(stop).await;
+        }
+        // While a sweep is paused, the end of its pause is the next sweep time.
+        if let Ok(Some(resume_at)) = self.sweep_resumes_at().await {
+            *next_sweep = resume_at;
+        }
+    }
+
+    /// Runs a sweep leg and logs how it ended; a failed leg keeps its place (see
+    /// [`Engine::reconcile`]).
+    async fn sweep(&self, stop: &AtomicBool) {
         if let Err(error) = self.reconcile_until(stop).await {
             tracing::warn!(
                 error = log_safe(&error.to_string()),
-                "reconciliation sweep failed; retried next interval"
+                "reconciliation sweep failed; it goes on at the next interval"
             );
         }
     }
+}
+
+fn store_error(error: HandlerError) -> StoreError {
+    StoreError(error.to_string())
 }
 
 /// The part of a failure reason that is safe to log at info and above: up to and including

@@ -293,7 +293,9 @@ fn apply(value: &Value, transform: Transform) -> Result<Value, Mismatch> {
             .ok_or(mismatch("a phone number")),
         Transform::Timezone => {
             let zone = text()?.trim();
-            is_zone_name(zone).then(|| json!(zone)).ok_or(mismatch("an IANA time zone name"))
+            crate::timezone::is_iana_zone(zone)
+                .then(|| json!(zone))
+                .ok_or(mismatch("an IANA time zone name"))
         }
         Transform::Date => parse_date(text()?)
             .map(|d| json!(d.to_string()))
@@ -315,21 +317,6 @@ fn apply(value: &Value, transform: Transform) -> Result<Value, Mismatch> {
             .map(Value::String)
             .ok_or(mismatch("a user with an email")),
     }
-}
-
-/// The shape of an IANA zone name (`UTC`, `Europe/Madrid`, `America/Argentina/Salta`,
-/// `Etc/GMT+3`). Without a zone database the engine cannot tell a real zone from a
-/// well-formed invented one.
-// TODO(correctness): check names against the tz database once a crate for it is chosen.
-fn is_zone_name(zone: &str) -> bool {
-    let parts: Vec<&str> = zone.split('/').collect();
-    let first_ok =
-        parts.first().is_some_and(|p| p.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
-    first_ok
-        && zone.len() <= 64
-        && parts.iter().all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
-        })
 }
 
 #[cfg(test)]
@@ -397,6 +384,11 @@ mod tests {
         assert_eq!(ok(json!("UTC"), FieldType::SingleSelect, Transform::Timezone), json!("UTC"));
         assert_eq!(
             err(json!("somewhere nice"), FieldType::ShortText, Transform::Timezone),
+            "an IANA time zone name"
+        );
+        // Well-formed but not in the tz database.
+        assert_eq!(
+            err(json!("Mars/Olympus"), FieldType::ShortText, Transform::Timezone),
             "an IANA time zone name"
         );
     }

@@ -91,12 +91,7 @@ pub fn candidate_to_iop(
         })
         .collect();
 
-    let timezone = candidate
-        .get("time_zone")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|tz| !tz.is_empty())
-        .unwrap_or(&mapping.default_timezone);
+    let timezone = candidate_timezone(candidate, mapping).zone;
 
     Ok(json!({
         "first_name": first_name,
@@ -105,6 +100,30 @@ pub fn candidate_to_iop(
         "phones": phones,
         "timezone": timezone,
     }))
+}
+
+/// The zone the IOP gets for a candidate, and the one it was given instead of, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateZone {
+    pub zone: String,
+    /// The candidate's own `time_zone` when it is not an IANA zone (agency imports carry
+    /// `GMT+2`, `CEST`, free text); the engine sends the default instead and audits it.
+    pub replaced: Option<String>,
+}
+
+/// The candidate's `time_zone` when it is an IANA zone, else `mapping.default_timezone`
+/// (blank and absent zones are no zone, not a replacement).
+pub fn candidate_timezone(candidate: &Value, mapping: &MappingSection) -> CandidateZone {
+    let own = candidate.get("time_zone").and_then(Value::as_str).map(str::trim);
+    match own.filter(|zone| !zone.is_empty()) {
+        Some(zone) if crate::timezone::is_iana_zone(zone) => {
+            CandidateZone { zone: zone.to_owned(), replaced: None }
+        }
+        own => CandidateZone {
+            zone: mapping.default_timezone.trim().to_owned(),
+            replaced: own.map(str::to_owned),
+        },
+    }
 }
 
 fn email_type(kind: &str) -> &'static str {
@@ -404,6 +423,26 @@ mod tests {
         );
         assert_eq!(mapped["phones"], json!([{"number": "+34600123456", "type": "other"}]));
         assert_eq!(mapped["timezone"], "UTC");
+    }
+
+    #[test]
+    fn a_candidate_zone_outside_the_tz_database_falls_back_to_the_default() {
+        let mapping =
+            MappingSection { default_timezone: "Europe/Madrid".into(), ..Default::default() };
+        let zone = |tz: Value| {
+            let candidate = json!({"id": 7, "first_name": "Ana", "time_zone": tz});
+            (candidate_to_iop(&candidate, &mapping).unwrap()["timezone"].clone(), {
+                candidate_timezone(&candidate, &mapping).replaced
+            })
+        };
+        assert_eq!(zone(json!("America/New_York")), (json!("America/New_York"), None));
+        assert_eq!(zone(json!(null)), (json!("Europe/Madrid"), None));
+        assert_eq!(zone(json!("   ")), (json!("Europe/Madrid"), None));
+        assert_eq!(
+            zone(json!("Mars/Olympus")),
+            (json!("Europe/Madrid"), Some("Mars/Olympus".into()))
+        );
+        assert_eq!(zone(json!("CEST")), (json!("Europe/Madrid"), Some("CEST".into())));
     }
 
     #[test]

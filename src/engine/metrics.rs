@@ -26,6 +26,80 @@ pub(crate) const RATE_LIMIT_WAITS: &str = "rehearsal_engine_rate_limit_waits_tot
 pub(crate) const HANDLER_SECONDS: &str = "rehearsal_engine_handler_duration_seconds";
 pub(crate) const RECONCILE_SWEEPS: &str = "rehearsal_engine_reconcile_sweeps_total";
 
+/// Event kinds that may become a `kind` label: Greenhouse's documented webhook actions (and the
+/// engine's own `application_recheck`), and the IOP's event types. The kind comes from the
+/// sender; any other value is counted as `other`, so a sender cannot grow the label set (each
+/// new value is a new time series kept for the life of the process).
+const KNOWN_KINDS: &[&str] = &[
+    // Greenhouse (reference §4.2).
+    "new_candidate_application",
+    "delete_application",
+    "application_updated",
+    "offer_created",
+    "offer_approved",
+    "offer_updated",
+    "offer_deleted",
+    "new_prospect_application",
+    "delete_candidate",
+    "hire_candidate",
+    "merge_candidate",
+    "candidate_stage_change",
+    "unhire_candidate",
+    "reject_candidate",
+    "unreject_candidate",
+    "update_candidate",
+    "candidate_anonymized",
+    "interview_deleted",
+    "scorecard_deleted",
+    "job_created",
+    "job_deleted",
+    "job_updated",
+    "job_approved",
+    "job_post_created",
+    "job_post_updated",
+    "job_post_deleted",
+    "job_interview_stage_deleted",
+    "department_deleted",
+    "office_deleted",
+    "ping",
+    "application_recheck",
+    // The IOP (contract §4.5).
+    "candidate.created",
+    "candidate.updated",
+    "candidate.merged",
+    "candidate.anonymized",
+    "scheduling_request.created",
+    "scheduling_request.updated",
+    "scheduling_request.availability_requested",
+    "scheduling_request.availability_received",
+    "scheduling_request.candidate_declined",
+    "scheduling_request.expired",
+    "scheduling_request.cancelled",
+    "scheduling_request.completed",
+    "scheduling_request.reopened",
+    "interview.scheduled",
+    "interview.rescheduled",
+    "interview.updated",
+    "interview.interviewer_responded",
+    "interview.cancelled",
+    "interview.awaiting_feedback",
+    "interview.completed",
+    "interview.no_show",
+    "interview.no_show_reverted",
+    "feedback.submitted",
+    "feedback.updated",
+    "feedback.deleted",
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "user.calendar_disconnected",
+];
+
+/// The `kind` label for an event kind: the kind when known, else `other`.
+fn kind_label(kind: &str) -> &'static str {
+    KNOWN_KINDS.iter().find(|known| **known == kind).copied().unwrap_or("other")
+}
+
 pub(crate) struct EngineMetrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
@@ -45,7 +119,7 @@ impl EngineMetrics {
 
     pub(crate) fn event_in(&self, source: &'static str, kind: &str, duplicate: bool) {
         let name = if duplicate { DUPLICATES_IN } else { EVENTS_IN };
-        let kind = kind.to_owned();
+        let kind = kind_label(kind);
         self.with(|| metrics::counter!(name, "source" => source, "kind" => kind).increment(1));
     }
 
@@ -62,9 +136,9 @@ impl EngineMetrics {
         outcome: &'static str,
         took: Duration,
     ) {
-        let kind = kind.to_owned();
+        let kind = kind_label(kind);
         self.with(|| {
-            let labels = [("source", source.to_owned()), ("kind", kind.clone())];
+            let labels = [("source", source), ("kind", kind)];
             metrics::histogram!(HANDLER_SECONDS, &labels).record(took.as_secs_f64());
             match outcome {
                 "retry" => metrics::counter!(RETRIES, &labels).increment(1),
@@ -131,6 +205,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rehearsal_engine_handler_duration_seconds_bucket{"), "{text}");
+    }
+
+    #[test]
+    fn unknown_kinds_share_one_label() {
+        let metrics = EngineMetrics::new();
+        metrics.event_in("greenhouse", "unknown_action_xyz", false);
+        metrics.event_in("greenhouse", "another_made_up_one", false);
+        metrics.handled("iop", "interview.made_up", "done", Duration::from_millis(1));
+        metrics.event_in("iop", "interview.scheduled", false);
+        let text = metrics.render(0, 0, 0);
+        assert!(!text.contains("unknown_action_xyz") && !text.contains("made_up"), "{text}");
+        assert!(
+            text.contains(
+                r#"rehearsal_engine_events_received_total{source="greenhouse",kind="other"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"kind="interview.scheduled""#), "{text}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod check;
 mod check_mapping;
+mod check_values;
 pub mod config;
 mod core;
 pub mod field_types;

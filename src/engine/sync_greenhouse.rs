@@ -49,13 +49,37 @@ fn as_i64(value: Option<&Value>) -> Option<i64> {
     value.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
 }
 
+/// The id at `pointer` in a webhook payload (`name` is how the reason calls it): a number,
+/// or digits in a string. An absent id and one of the wrong type are told apart, since the
+/// first is a sparse payload and the second a sender that does not follow the format.
+fn id_at(kind: &str, payload: &Value, pointer: &str, name: &str) -> Result<i64, HandlerError> {
+    let value = match payload.pointer(pointer) {
+        None | Some(Value::Null) => {
+            return Err(HandlerError::Permanent(format!("{kind} payload has no {name}")));
+        }
+        Some(value) => value,
+    };
+    as_i64(Some(value)).ok_or_else(|| {
+        let found = match value {
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number that is not a 64-bit integer",
+            Value::String(_) => "a string that is not an integer",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+            Value::Null => "null",
+        };
+        HandlerError::Permanent(format!(
+            "{kind} payload's {name} has the wrong type: {found}, where an integer id belongs"
+        ))
+    })
+}
+
 impl Engine {
     pub(crate) async fn on_greenhouse(&self, item: &InboxItem) -> Result<(), HandlerError> {
         let envelope: Value = serde_json::from_str(&item.payload)
             .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
         let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
-        let missing =
-            |what: &str| HandlerError::Permanent(format!("{} payload has no {what}", item.kind));
+        let id_of = |pointer: &str, name: &str| id_at(&item.kind, &payload, pointer, name);
 
         match item.kind.as_str() {
             "candidate_stage_change"
@@ -65,38 +89,34 @@ impl Engine {
             | "unhire_candidate"
             | "new_candidate_application"
             | "application_updated" => {
-                let id = as_i64(payload.pointer("/application/id"))
-                    .ok_or_else(|| missing("application.id"))?;
+                let id = id_of("/application/id", "application.id")?;
                 let notified = instant(payload.pointer("/application/last_activity_at"));
                 self.sync_application_notified(id, Some(item.id), notified, Some((item, &payload)))
                     .await
             }
             // Our own follow-up of a webhook whose re-read disagreed with it (see below).
             "application_recheck" => {
-                let id = as_i64(payload.pointer("/application/id"))
-                    .ok_or_else(|| missing("application.id"))?;
+                let id = id_of("/application/id", "application.id")?;
                 self.sync_application(id, Some(item.id)).await
             }
             "delete_application" => {
-                let id = as_i64(payload.get("id")).ok_or_else(|| missing("id"))?;
+                let id = id_of("/id", "id")?;
                 self.sync_application(id, Some(item.id)).await
             }
             "update_candidate" => {
-                let id = as_i64(payload.pointer("/application/candidate/id"))
-                    .or_else(|| as_i64(payload.pointer("/candidate/id")))
-                    .ok_or_else(|| missing("candidate id"))?;
+                let nested = payload.pointer("/application/candidate/id").is_some();
+                let pointer = if nested { "/application/candidate/id" } else { "/candidate/id" };
+                let id = id_of(pointer, "candidate id")?;
                 self.sync_candidate(id, Some(item.id)).await
             }
             "delete_candidate" | "merge_candidate" => {
-                let id =
-                    as_i64(payload.pointer("/person/id")).ok_or_else(|| missing("person.id"))?;
+                let id = id_of("/person/id", "person.id")?;
                 let reason =
                     if item.kind == "merge_candidate" { "candidate_merged" } else { "other" };
                 self.cancel_for_candidate(id, reason, Some(item.id)).await
             }
             "interview_deleted" => {
-                let id = as_i64(payload.pointer("/interview/id"))
-                    .ok_or_else(|| missing("interview.id"))?;
+                let id = id_of("/interview/id", "interview.id")?;
                 self.on_greenhouse_interview_deleted(id, Some(item.id)).await
             }
             other => {
@@ -466,6 +486,16 @@ impl Engine {
         if self.maps_custom_fields(FieldTarget::Candidate) {
             body["custom_fields"] = Value::Object(custom_fields.clone());
         }
+        let zone = mapping::candidate_timezone(candidate, &self.config.mapping);
+        if let Some(replaced) = zone.replaced {
+            // The IOP takes IANA names only; a made-up zone would be refused or, worse, shift
+            // every proposed slot.
+            let detail = format!(
+                "candidate {candidate_id}: time zone {replaced:?} is not an IANA zone; sent the default {:?}",
+                zone.zone
+            );
+            self.audit(None, "candidate_timezone_replaced", detail).await?;
+        }
         let path = format!("/v1/candidates/by_external_ref/greenhouse/{candidate_id}");
         Ok(self.iop.put(&path, &body).await?)
     }
@@ -596,4 +626,34 @@ fn cancellation_reason(application: Option<&Value>) -> &'static str {
 fn existing_id(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
     value.pointer("/error/details/existing_id").and_then(Value::as_str).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn reason(payload: Value) -> String {
+        match id_at("candidate_stage_change", &payload, "/application/id", "application.id") {
+            Err(HandlerError::Permanent(reason)) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_id_and_an_id_of_the_wrong_type_are_told_apart() {
+        let payload = json!({"application": {"id": "4300000001"}});
+        assert_eq!(id_at("k", &payload, "/application/id", "application.id"), Ok(4_300_000_001));
+        assert_eq!(
+            reason(json!({"application": {}})),
+            "candidate_stage_change payload has no application.id"
+        );
+        assert_eq!(
+            reason(json!({"application": {"id": true}})),
+            "candidate_stage_change payload's application.id has the wrong type: a boolean, where an integer id belongs"
+        );
+        assert!(reason(json!({"application": {"id": "abc"}})).contains("a string that is not"));
+        assert!(reason(json!({"application": {"id": 1.5}})).contains("a number that is not"));
+    }
 }

@@ -21,9 +21,8 @@ pub const MAX_ADVANCE_HOURS: u32 = 96;
 /// Virtual hours every case ends with at least, so retries and redeliveries settle.
 pub const CLOSING_HOURS: u32 = 24;
 /// Virtual minutes before a sweep. A sweep that finds the Greenhouse rate-limit window spent
-/// ends (the next periodic sweep covers the same window), and an `engine: reconcile` step that
-/// ends so fails; a minute's pause starts it on a fresh 30 s window, as a periodic sweep
-/// usually would.
+/// pauses until it resets and goes on; a minute's pause starts it on a fresh 30 s window, as a
+/// periodic sweep usually would, so generated cases read simply.
 pub const SWEEP_PAUSE_MINUTES: i64 = 1;
 /// Longest burst of injected API errors, in requests: short enough that the default retry
 /// budget (8 attempts) rides it out, long enough to need retries.

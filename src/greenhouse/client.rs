@@ -277,7 +277,11 @@ fn parse_token(body: &[u8], now: DateTime<Utc>) -> Option<(String, DateTime<Utc>
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
     let expires_at = match from_at {
         Some(at) => at.with_timezone(&Utc),
-        None => now + chrono::Duration::seconds(value.get("expires_in")?.as_i64()?),
+        // Checked: a lifetime past chrono's range (e.g. i64::MAX) is no usable expiry.
+        None => {
+            let secs = value.get("expires_in")?.as_i64()?;
+            now.checked_add_signed(chrono::Duration::try_seconds(secs)?)?
+        }
     };
     Some((token, expires_at))
 }
@@ -310,6 +314,8 @@ mod tests {
                 .unwrap();
         assert_eq!(at - now, chrono::Duration::minutes(90));
         assert!(parse_token(br#"{"access_token":"t"}"#, now).is_none());
+        let huge = format!(r#"{{"access_token":"t","expires_in":{}}}"#, i64::MAX);
+        assert!(parse_token(huge.as_bytes(), now).is_none(), "out of range, not a panic");
     }
 
     #[test]

@@ -170,14 +170,17 @@ impl IopClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<i64>().ok())
         };
-        match (header("x-ratelimit-remaining"), header("x-ratelimit-reset")) {
-            // The IOP's reset header counts seconds from now, not an epoch, so answers of one
-            // window may name instants a second apart.
-            (Some(remaining), Some(reset_secs)) => self.budget.observe(
-                u64::try_from(remaining).unwrap_or(0),
-                self.clock.now() + chrono::Duration::seconds(reset_secs.max(1)),
-                1,
-            ),
+        // The IOP's reset header counts seconds from now, not an epoch, so answers of one
+        // window may name instants a second apart. Checked: a reset past chrono's range is
+        // treated as no header rather than a panic.
+        let resets_at = header("x-ratelimit-reset").and_then(|reset_secs| {
+            let wait = chrono::Duration::try_seconds(reset_secs.max(1))?;
+            self.clock.now().checked_add_signed(wait)
+        });
+        match (header("x-ratelimit-remaining"), resets_at) {
+            (Some(remaining), Some(resets_at)) => {
+                self.budget.observe(u64::try_from(remaining).unwrap_or(0), resets_at, 1)
+            }
             _ => self.budget.forget(),
         }
     }

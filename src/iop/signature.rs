@@ -60,8 +60,11 @@ pub fn verify(
     if digests.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - t).abs() > REPLAY_WINDOW_SECS {
-        return Err(SignatureError::Stale { age_secs: now - t });
+    // Saturating: a `t` near i64::MIN or i64::MAX (sent by anyone, no secret needed) must
+    // neither panic nor wrap back inside the window.
+    let age_secs = now.saturating_sub(t);
+    if age_secs.saturating_abs() > REPLAY_WINDOW_SECS {
+        return Err(SignatureError::Stale { age_secs });
     }
 
     let matches = secrets
@@ -103,6 +106,28 @@ mod tests {
         assert_eq!(rotated.matches("v1=").count(), 2);
         assert_eq!(verify(&["new".into()], Some(&rotated), body, T), Ok(()));
         assert_eq!(verify(&["old".into()], Some(&rotated), body, T), Ok(()));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_not_a_panic_or_a_wrap() {
+        let body = br#"{"id":"evt_min"}"#;
+        let secrets = ["whsec_a".to_owned()];
+        // No secret needed to send this one: it must be refused, not crash the handler.
+        assert_eq!(
+            verify(&secrets, Some("t=-9223372036854775808,v1=00"), body, T),
+            Err(SignatureError::Stale { age_secs: i64::MAX })
+        );
+        // Signed with the secret, `now - 2^63` would wrap to i64::MIN, whose abs() is negative.
+        for t in [T.wrapping_sub(i64::MIN), i64::MIN, i64::MAX, T - 301, T + 301] {
+            let signed = header(&secrets, t, body);
+            assert!(
+                matches!(
+                    verify(&secrets, Some(&signed), body, T),
+                    Err(SignatureError::Stale { .. })
+                ),
+                "t = {t} passed the replay window"
+            );
+        }
     }
 
     #[test]

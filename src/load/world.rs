@@ -118,8 +118,11 @@ impl World {
     ) -> Result<Self, LoadError> {
         let clock: SharedClock = Arc::new(SystemClock);
         let recorder = Recorder::new(clock.clone());
-        let secrets = Secrets::resolve(config, &EnvSecrets)
-            .map_err(|e| LoadError::Setup(format!("{e} (the external engine's secrets)")))?;
+        // Unset secrets are bad input (exit 2), like any other unusable option.
+        let secrets = Secrets::resolve(config, &EnvSecrets).map_err(|e| LoadError::Option {
+            flag: "engine-url",
+            reason: format!("{e}; the external engine's secrets must be set here too"),
+        })?;
         let first = |list: &[String]| list.first().cloned().unwrap_or_default();
         let keys = Keys {
             client_id: secrets.greenhouse_client_id.clone(),

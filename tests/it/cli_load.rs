@@ -92,6 +92,23 @@ fn a_non_loopback_engine_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn an_external_engine_without_its_secrets_set_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = "http://127.0.0.1:1";
+    let config = crate::engine_world::config_text(closed, closed, "unused.db", "LOAD_UNSET_");
+    let config = crate::helpers::write(dir.path(), "engine.toml", &config);
+    let config = config.display().to_string();
+    let args = ["load", "--candidates", "1", "--engine-url", closed, "--config", &config];
+    let run = rehearsal(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--engine-url") && run.stderr.contains("LOAD_UNSET_GH_ID is not set"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn impossible_numbers_name_their_flag() {
     let run = rehearsal(&["load", "--candidates", "0"]);
     assert_eq!(run.code, 2);

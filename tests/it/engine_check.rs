@@ -456,3 +456,93 @@ async fn a_concurrency_of_zero_or_past_the_cap_is_refused_with_its_line() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains(":19: service.concurrency: invalid value"), "{}", run.stdout);
 }
+
+/// Runs `rehearsal engine serve --config <file>`; every file given here is refused, so the
+/// bound only keeps a regression (a server that starts) from hanging the suite.
+async fn serve_refusal(file: &Path, env: &[(String, String)]) -> (i32, String) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "serve", "--config"])
+        .arg(file)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child)
+        .await
+        .expect("serve started with a config it should refuse")
+        .unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn values_the_engine_cannot_run_with_are_reported_and_refused_by_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    // (what the base config says, what it says instead, the changed key's line, the problem)
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"not-an-address\"",
+            "listen =",
+            "service.listen: `not-an-address` is not an address to listen on; write it as host:port",
+        ),
+        (
+            "poll_interval_secs = 1",
+            "poll_interval_secs = 0",
+            "poll_interval_secs",
+            "service.poll_interval_secs: is 0; it must be at least 1 second",
+        ),
+        (
+            "max_attempts = 8",
+            "max_attempts = 0",
+            "max_attempts",
+            "retry.max_attempts: is 0; it must be at least 1 attempt",
+        ),
+        (
+            "base_delay_secs = 1\nmax_delay_secs = 5",
+            "base_delay_secs = 100\nmax_delay_secs = 1",
+            "base_delay_secs",
+            "retry.base_delay_secs: 100 s is more than max_delay_secs (1 s)",
+        ),
+        (
+            "[[triggers]]",
+            "[reconcile]\ninterval_secs = 0\n\n[[triggers]]",
+            "interval_secs = 0",
+            "reconcile.interval_secs: is 0; it must be at least 1 second",
+        ),
+        (
+            "[[triggers]]",
+            "[mapping]\ndefault_timezone = \"Mars/Olympus\"\n\n[[triggers]]",
+            "default_timezone",
+            "mapping.default_timezone: `Mars/Olympus` is not an IANA time zone",
+        ),
+        (
+            "[[triggers]]",
+            "[mapping]\ndefault_duration_minutes = 0\n\n[[triggers]]",
+            "default_duration_minutes",
+            "mapping.default_duration_minutes: is 0; it must be at least 1 minute",
+        ),
+        (
+            "[[triggers]]",
+            "[mapping]\nemail_type_preference = [\"personal\", \"pager\"]\n\n[[triggers]]",
+            "email_type_preference",
+            "mapping.email_type_preference: `pager` is not a Greenhouse e-mail type; use personal, work, other",
+        ),
+    ];
+    for (index, (from, to, key, expected)) in cases.iter().enumerate() {
+        let prefix = format!("SV{index}_");
+        let text = base(&prefix).replacen(from, to, 1);
+        assert_ne!(text, base(&prefix), "case {index} changed nothing");
+        let file = write(dir.path(), &format!("engine-{index}.toml"), &text);
+        let env = env_for(&prefix);
+
+        let run = check(&file, &env).await;
+        assert_eq!(run.code, 1, "case {index}: {}", run.stdout);
+        let located = format!("{}:{}: {expected}", file.display(), line_with(&text, key));
+        assert!(run.stdout.contains(&located), "case {index}: wanted {located}\n{}", run.stdout);
+        assert!(run.stdout.contains("1 problem"), "case {index}: {}", run.stdout);
+
+        let (code, stderr) = serve_refusal(&file, &env).await;
+        assert_eq!(code, 2, "case {index}: serve exit code; {stderr}");
+        assert!(stderr.contains(expected), "case {index}: serve said {stderr}");
+    }
+}

@@ -65,12 +65,23 @@ async fn list_retry_and_drop_change_the_store() {
 }
 
 #[tokio::test]
+async fn an_id_named_twice_is_dropped_once_and_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ids) = store_with_dead_letters(dir.path()).await;
+    let id = ids[0].to_string();
+    let run = rehearsal(&["engine", "dead-letters", "drop", "--config", &config, &id, &id]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), format!("{id}: dropped"));
+}
+
+#[tokio::test]
 async fn retry_all_and_unknown_ids() {
     let dir = tempfile::tempdir().unwrap();
     let (config, _) = store_with_dead_letters(dir.path()).await;
 
+    // An id that names no dead letter is bad input (exit 2), named in the error.
     let run = rehearsal(&["engine", "dead-letters", "drop", "--config", &config, "999"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2);
     assert!(run.stderr.contains("error: no dead letter with id 999"), "{}", run.stderr);
 
     let run = rehearsal(&["engine", "dead-letters", "retry", "--config", &config, "--all"]);

@@ -56,3 +56,64 @@ async fn the_watermark_narrows_later_sweeps() {
     let later = world.engine.reconcile().await.unwrap();
     assert_eq!((later.applications, later.open_requests), (0, 0));
 }
+
+/// Go-live: applications already stand in a trigger stage and no webhook will ever name them.
+/// Harvest allows 50 requests per 30 s window and a sweep spends about four per application,
+/// so 60 of them need several windows: the sweep pauses when a window is spent and goes on
+/// where it stopped once it resets, until every application has its request.
+#[tokio::test]
+async fn a_sweep_goes_on_past_spent_rate_limit_windows() {
+    let world = InProcess::start().await;
+    let count = 60;
+    let seeded = seed_world(&world.http, GH_URL, &seed(count, "Onsite")).await;
+
+    let first = world.engine.reconcile().await.unwrap();
+    assert!(first.paused_until.is_some(), "60 applications cannot fit one window: {first:?}");
+    assert!(first.applications < count, "{first:?}");
+
+    // Let virtual time run to each moment something is due, as the scenario runner does.
+    for _ in 0..1000 {
+        world.engine.run_due().await.unwrap();
+        match world.engine.next_due().await.unwrap() {
+            Some(at) => world.clock.advance_to(at),
+            None => break,
+        }
+    }
+
+    let open = open_requests(&world.http, IOP_URL).await;
+    for key in (0..count).map(|i| format!("c{i}")) {
+        let application = seeded.candidates[&key].applications[0];
+        assert_eq!(open.get(&application), Some(&1), "{key} has no single open request");
+    }
+    assert!(world.engine.harvest_stats().rate_limit_waits >= 3, "several windows were needed");
+
+    assert_eq!(world.engine.next_due().await.unwrap(), None, "the sweep completed");
+}
+
+/// A sweep stopped by a spent window keeps its place across a restart of the engine: the
+/// next start goes on with the applications it had not reached, not from the newest again, so
+/// the legs together converge each application once.
+#[tokio::test]
+async fn a_paused_sweep_resumes_after_a_restart_where_it_stopped() {
+    let world = InProcess::start().await;
+    let count = 30;
+    seed_world(&world.http, GH_URL, &seed(count, "Onsite")).await;
+
+    let first = world.engine.reconcile().await.unwrap();
+    let mut resume_at = first.paused_until.expect("30 applications need more than one window");
+    assert_eq!(world.engine.next_due().await.unwrap(), Some(resume_at));
+
+    let engine = world.reopen().await;
+    let mut converged = first.applications;
+    for _ in 0..100 {
+        world.clock.advance_to(resume_at);
+        let leg = engine.reconcile().await.unwrap();
+        converged += leg.applications;
+        match leg.paused_until {
+            Some(at) => resume_at = at,
+            None => break,
+        }
+    }
+    assert_eq!(converged, count, "every application converged once over the legs");
+    assert_eq!(engine.next_due().await.unwrap(), None, "the sweep is complete");
+}

@@ -176,6 +176,7 @@ pub struct InProcess {
     pub clock: Arc<ManualClock>,
     pub http: RouterClient,
     pub engine: Arc<Engine>,
+    pub config: EngineConfig,
     pub _dir: tempfile::TempDir,
 }
 
@@ -205,9 +206,22 @@ impl InProcess {
         let config =
             EngineConfig::parse(&config_text(GH_URL, IOP_URL, &sqlite, "T_"), "test.toml").unwrap();
         let secrets = secrets_for(&config, "T_");
-        let engine = Engine::open(config, secrets, Arc::new(http.clone()), shared).await.unwrap();
+        let engine =
+            Engine::open(config.clone(), secrets, Arc::new(http.clone()), shared).await.unwrap();
         http.register("engine.test", engine.router());
-        Self { clock, http, engine, _dir: dir }
+        Self { clock, http, engine, config, _dir: dir }
+    }
+
+    /// A second engine on the same store, as after a restart (registered as `engine.test`).
+    pub async fn reopen(&self) -> Arc<Engine> {
+        let secrets = secrets_for(&self.config, "T_");
+        let shared: SharedClock = self.clock.clone();
+        let engine =
+            Engine::open(self.config.clone(), secrets, Arc::new(self.http.clone()), shared)
+                .await
+                .unwrap();
+        self.http.register("engine.test", engine.router());
+        engine
     }
 }
 

@@ -10,6 +10,7 @@ mod engine_concurrency;
 mod engine_crash;
 mod engine_dead_letters;
 mod engine_reconcile;
+mod engine_serve_output;
 mod engine_shutdown;
 mod engine_world;
 mod helpers;

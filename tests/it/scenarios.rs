@@ -49,6 +49,7 @@ macro_rules! library {
 
 library! {
     all_day_interview => "all-day-interview",
+    bad_candidate_timezone => "bad-candidate-timezone",
     bad_webhook_signature => "bad-webhook-signature",
     cancel_and_rebook_new_id => "cancel-and-rebook-new-id",
     cancel_then_rebook => "cancel-then-rebook",
@@ -73,6 +74,7 @@ library! {
     feedback_edited => "feedback-edited",
     feedback_for_cancelled_interview => "feedback-for-cancelled-interview",
     feedback_withdrawn => "feedback-withdrawn",
+    go_live_backfill => "go-live-backfill",
     greenhouse_429_storm => "greenhouse-429-storm",
     greenhouse_stale_read_after_move => "greenhouse-stale-read-after-move",
     greenhouse_stale_read_after_delayed_webhook => "greenhouse-stale-read-after-delayed-webhook",

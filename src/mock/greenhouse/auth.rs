@@ -2,7 +2,7 @@
 //! rule for lists. Error bodies follow what was measured against the real token host.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Duration;
 use http::{HeaderMap, Method, StatusCode};
 use rand::RngCore;
@@ -96,7 +96,6 @@ fn mint(
 ) -> Reply {
     let mut bytes = [0u8; 24];
     inner.rng.fill_bytes(&mut bytes);
-    let access_token = format!("ghmock_{}", hex::encode(bytes));
     let expires_at = now + Duration::seconds(ttl_secs);
     let grant = TokenGrant {
         client_id: credential.client_id.clone(),
@@ -104,6 +103,7 @@ fn mint(
         sub,
         expires_at,
     };
+    let access_token = jwt(credential, &grant, now, &hex::encode(bytes));
     inner.tokens.insert(access_token.clone(), grant);
 
     // Sources disagree on expires_at versus expires_in; both are sent so either reading works.
@@ -116,6 +116,32 @@ fn mint(
     let answer = Reply::json(StatusCode::OK, &body);
     body["access_token"] = Value::String("[redacted]".to_owned());
     Reply { journal_body: Some(JournalBody::text(body.to_string())), ..answer }
+}
+
+/// The access token as Greenhouse's token host shapes it: a JWT (HS256) whose payload's `sub`
+/// is the acting user (reference: harvest-v3 §3.1, "The access token is a JWT; its payload `sub`
+/// equals the requested user id"; Greenhouse's example also carries `silo`). The reference
+/// names `silo` but not its values, so the mock writes its own. `jti` is random, so tokens
+/// cannot be guessed. Clients must treat the token as opaque; the mock looks it up whole.
+fn jwt(credential: &Credential, grant: &TokenGrant, now: Instant, jti: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+
+    let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let header = encode(&json!({"alg": "HS256", "typ": "JWT"}));
+    let payload = encode(&json!({
+        "sub": grant.acting_user().to_string(),
+        "silo": "rehearsal-mock",
+        "iat": now.timestamp(),
+        "exp": grant.expires_at.timestamp(),
+        "jti": jti,
+    }));
+    let signed = format!("{header}.{payload}");
+    let mut mac =
+        <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(credential.client_secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(signed.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signed}.{signature}")
 }
 
 /// `{"message": ..., "errorId": "err-<n>"}`, the token host's own error shape.

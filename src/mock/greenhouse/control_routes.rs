@@ -192,11 +192,13 @@ pub(crate) fn checked_endpoint(
 
 fn put_fidelity(mock: &MockGreenhouse, call: &Call) -> Result<Reply, Reply> {
     let body: Fidelity = parse(call)?;
-    if StatusCode::from_u16(body.delete_interview_status).is_err() {
-        return Err(control_error(
-            StatusCode::BAD_REQUEST,
-            "delete_interview_status is not an HTTP status",
-        ));
+    // It is the status of a delete that worked: failures are faults, not fidelity.
+    let status = body.delete_interview_status;
+    if !(200..=299).contains(&status) {
+        let message = format!(
+            "delete_interview_status must be a success status (2xx), got {status}; inject failures with PUT /_rehearsal/faults"
+        );
+        return Err(control_error(StatusCode::BAD_REQUEST, &message));
     }
     mock.lock().fidelity = body.clone();
     Ok(Reply::typed(StatusCode::OK, &body))

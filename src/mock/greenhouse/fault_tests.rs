@@ -130,6 +130,9 @@ async fn invalid_latency_and_stale_windows_are_refused_naming_the_field() {
         (json!({"api": [{"kind": "reset", "latency_ms": 10, "times": 1}]}), "api[0].latency_ms"),
         (json!({"stale_read_secs": -1}), "stale_read_secs"),
         (json!({"stale_read_secs": 3_601}), "stale_read_secs"),
+        // Past chrono's range, a delay would panic when the delivery is scheduled.
+        (json!({"webhooks": {"delay_secs": i64::MAX}}), "webhooks.delay_secs"),
+        (json!({"webhooks": {"delay_secs": -1}}), "webhooks.delay_secs"),
     ];
     for (faults, field) in cases {
         let refused = control(&rig.router, "PUT", "faults", faults.clone()).await;

@@ -29,7 +29,9 @@ pub(crate) const MAX_LATENCY_MS: i64 = 30_000;
 /// The longest `stale_read_secs` window: an hour of virtual time.
 pub(crate) const MAX_STALE_READ_SECS: i64 = 3_600;
 
-/// Checks a fault set before it replaces the current one.
+/// The longest `webhooks.delay_secs`: 30 days of virtual time (as the IOP mock caps it).
+pub(crate) const MAX_WEBHOOK_DELAY_SECS: i64 = 86_400 * 30;
+
 /// Checks a fault set without applying it (also used to validate scenario files up front).
 pub fn validate(faults: &Faults) -> Result<(), String> {
     if faults.rate_limit_per_window == Some(0) {
@@ -61,8 +63,12 @@ pub fn validate(faults: &Faults) -> Result<(), String> {
                 return Err(format!("webhooks.{name} must be a probability within 0..=1"));
             }
         }
-        if hooks.delay_secs.is_some_and(|secs| secs < 0) {
-            return Err("webhooks.delay_secs must not be negative".to_owned());
+        if let Some(secs) = hooks.delay_secs
+            && !(0..=MAX_WEBHOOK_DELAY_SECS).contains(&secs)
+        {
+            return Err(format!(
+                "webhooks.delay_secs must be within 0..={MAX_WEBHOOK_DELAY_SECS} seconds, got {secs}"
+            ));
         }
     }
     Ok(())

@@ -52,6 +52,27 @@ async fn stage_id_can_mean_the_job_interview_stage() {
     assert_eq!(get(&rig.router, &token, &filter).await.body.as_array().unwrap().len(), 1);
 }
 
+/// The delete status stands for a successful delete, so only 2xx makes sense: a 101 would
+/// answer a DELETE with a protocol switch, a 4xx/5xx is a fault (set those with `faults`).
+#[tokio::test]
+async fn the_delete_status_must_be_a_success_status() {
+    let rig = rig();
+    for status in [101, 302, 404, 503, 99, 1000] {
+        let refused =
+            control(&rig.router, "PUT", "fidelity", json!({"delete_interview_status": status}))
+                .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{status}");
+        let message = refused.body.to_string();
+        assert!(
+            message.contains("delete_interview_status") && message.contains("2xx"),
+            "{message}"
+        );
+    }
+    let defaults = control(&rig.router, "GET", "fidelity", Value::Null).await.body;
+    assert_eq!(defaults["delete_interview_status"], 204, "a refused switch changes nothing");
+    set_fidelity(&rig, json!({"delete_interview_status": 202})).await;
+}
+
 #[tokio::test]
 async fn api_delete_status_and_its_webhook_are_switches() {
     let rig = rig();

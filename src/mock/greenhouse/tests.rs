@@ -206,6 +206,39 @@ async fn token_endpoint_happy_path() {
     assert!(!journal.contains("rehearsal-secret"));
 }
 
+/// The access token is a JWT whose payload names the acting user as `sub` (reference:
+/// harvest-v3 §3.1), with its issue and expiry instants; tokens differ from one mint to the next.
+#[tokio::test]
+async fn access_tokens_are_jwts_naming_the_acting_user() {
+    let rig = rig();
+    let seeded = seed_world(&rig.router).await;
+    let ivan = seeded["users"]["ivan"].as_i64().unwrap();
+
+    let token = token_as(&rig.router, "rehearsal-1", "rehearsal-secret", Some(ivan)).await;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "header.payload.signature: {token}");
+    let decode = |part: &str| -> Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(decode(parts[0])["alg"], "HS256");
+    let claims = decode(parts[1]);
+    assert_eq!(claims["sub"], ivan.to_string());
+    assert!(claims["silo"].is_string(), "{claims}");
+    let issued = ManualClock::scenario_epoch().timestamp();
+    assert_eq!(
+        (claims["iat"].as_i64(), claims["exp"].as_i64()),
+        (Some(issued), Some(issued + 3600))
+    );
+
+    let again = token_as(&rig.router, "rehearsal-1", "rehearsal-secret", Some(ivan)).await;
+    assert_ne!(token, again, "each mint is a new token");
+    // Both stay valid: minting does not revoke.
+    for token in [&token, &again] {
+        assert_eq!(get(&rig.router, token, "/v3/candidates").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
 #[tokio::test]
 async fn token_endpoint_errors_match_greenhouse() {
     let rig = rig();
@@ -601,6 +634,41 @@ async fn deliveries_give_up_after_seven_attempts() {
     let journal = rig.mock.journal();
     assert!(journal.iter().any(|e| e.notes.contains(&"webhook_given_up".to_owned())));
     assert_eq!(control(&rig.router, "GET", "status", Value::Null).await.body["pending"], 0);
+}
+
+/// All-day interviews end on an exclusive date (reference: v1-and-webhooks §2.5, the one-day
+/// example runs `2017-08-22` → `2017-08-23`), so an end on the start day is as empty as a
+/// timed interview ending at its start, and refused the same way.
+#[tokio::test]
+async fn all_day_interviews_must_end_after_the_day_they_start() {
+    let rig = rig();
+    let seeded = seed_world(&rig.router).await;
+    let token = token(&rig.router).await;
+    let app_id = seeded["candidates"]["ada"]["applications"][0].as_i64().unwrap();
+    let pairing = seeded["jobs"]["eng"]["stages"]["Technical Interview"]["interviews"]["Pairing"]
+        .as_i64()
+        .unwrap();
+    let ivan = seeded["users"]["ivan"].as_i64().unwrap();
+    let body = |event: &str, end_on: &str| {
+        json!({
+            "application_id": app_id,
+            "job_interview_id": pairing,
+            "external_event_id": event,
+            "all_day_start_on": "2026-11-06",
+            "all_day_end_on": end_on,
+            "interviewers": [{"user_id": ivan}],
+        })
+    };
+
+    for (event, end_on) in [("same-day", "2026-11-06"), ("day-before", "2026-11-05")] {
+        let refused =
+            write(&rig.router, &token, "POST", "/v3/interviews", body(event, end_on)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{end_on}");
+        assert!(refused.body["errors"][0]["all_day_end_on"].is_string(), "{}", refused.body);
+    }
+    let one_day =
+        write(&rig.router, &token, "POST", "/v3/interviews", body("one", "2026-11-07")).await;
+    assert_eq!(one_day.status, StatusCode::CREATED, "{}", one_day.body);
 }
 
 #[tokio::test]

@@ -498,10 +498,12 @@ fn resolve_when(body: &InterviewBody, existing: Option<&When>) -> Result<Option<
             let end_on = date_field(body.all_day_end_on.as_deref(), "all_day_end_on")?.or(old_end);
             let start_on = required(start_on, "all_day_start_on")?;
             let end_on = required(end_on, "all_day_end_on")?;
-            if end_on < start_on {
+            // The end date is exclusive (a one-day interview ends the next day), so an end
+            // on the start day is empty, as a timed end at its start is.
+            if end_on <= start_on {
                 return Err(reply::invalid_field(
                     "all_day_end_on",
-                    "must not be before all_day_start_on",
+                    "must be after all_day_start_on (the end date is exclusive)",
                 ));
             }
             Ok(Some(When::AllDay { start_on, end_on }))

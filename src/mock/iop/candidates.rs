@@ -67,6 +67,19 @@ fn validate_contact(first_name: &str, emails: &[Email], phones: &[Phone]) -> Res
     Ok(())
 }
 
+/// A `timezone` field must be an IANA zone name (contract §4.3: "string (IANA)"); the
+/// IOP computes availability windows in it.
+pub(crate) fn check_zone(field: &str, zone: Option<&str>) -> Result<(), ApiError> {
+    match zone {
+        Some(zone) if !crate::timezone::is_iana_zone(zone) => Err(ApiError::field(
+            field,
+            "invalid_timezone",
+            format!("{field} must be an IANA time zone name, got {zone:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn lowercase(emails: Vec<Email>) -> Vec<Email> {
     emails.into_iter().map(|e| Email { address: e.address.trim().to_lowercase(), ..e }).collect()
 }
@@ -295,6 +308,7 @@ struct NewCandidate {
 pub(crate) fn create_candidate(state: &mut State, request: &ApiRequest) -> ApiResult {
     let body: NewCandidate = request.json()?;
     validate_contact(&body.first_name, &body.emails, &body.phones)?;
+    check_zone("timezone", body.timezone.as_deref())?;
     custom_fields::validate(&body.custom_fields)?;
     let refs = body.external_refs;
     if !refs.as_object().is_some_and(|systems| systems.values().all(Value::is_object)) {
@@ -332,6 +346,7 @@ pub(crate) fn upsert_candidate(state: &mut State, request: &ApiRequest, gh_id: &
     })?;
     let body: CandidateBody = request.json()?;
     validate_contact(&body.first_name, &body.emails, &body.phones)?;
+    check_zone("timezone", body.timezone.as_deref())?;
     custom_fields::validate(&body.custom_fields)?;
     let existing = state.candidates.values().find(|c| gh_candidate_id(c) == Some(&json!(gh_id)));
     let Some(id) = existing.map(|c| c.id.clone()) else {
@@ -393,6 +408,7 @@ pub(crate) fn patch_candidate(state: &mut State, request: &ApiRequest, id: &str)
     let emails = body.emails.map(lowercase).unwrap_or_else(|| current.emails.clone());
     let phones = body.phones.unwrap_or_else(|| current.phones.clone());
     validate_contact(&first_name, &emails, &phones)?;
+    check_zone("timezone", body.timezone.as_ref().and_then(Option::as_deref))?;
     if let Some(fields) = &body.custom_fields {
         custom_fields::validate(fields)?;
     }

@@ -45,6 +45,7 @@ struct NewInterview {
 /// `POST /v1/interviews`: a coordinator books one requested interview.
 pub(crate) fn create_interview(state: &mut State, request: &ApiRequest) -> ApiResult {
     let body: NewInterview = request.json()?;
+    super::candidates::check_zone("timezone", body.timezone.as_deref())?;
     if !state.requests.contains_key(&body.scheduling_request_id) {
         let message = format!("no scheduling request with id {}", body.scheduling_request_id);
         return Err(ApiError::field("scheduling_request_id", "not_found", message));

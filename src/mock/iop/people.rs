@@ -69,6 +69,7 @@ impl UserBody {
             let message = format!("email is not an e-mail address: {:?}", self.email);
             return Err(ApiError::field("email", "invalid_email", message));
         }
+        super::candidates::check_zone("timezone", self.timezone.as_deref())?;
         let status = self.status.as_deref().unwrap_or("active");
         super::interview_routes::check_enum("status", status, USER_STATUSES)?;
         if let Some(calendar) = &self.calendar_status {

@@ -204,6 +204,7 @@ pub(crate) fn submit_availability(state: &mut State, request: &ApiRequest, id: &
         timezone: Option<String>,
     }
     let body: Body = request.json()?;
+    super::candidates::check_zone("timezone", body.timezone.as_deref())?;
     let self_schedule = state.requests.get(id).is_some_and(|r| r.mode == "self_schedule");
     match body.slots.as_slice() {
         [slot] if self_schedule => {

@@ -294,6 +294,38 @@ async fn candidate_upsert_creates_then_bumps_version_only_on_change() {
     );
 }
 
+/// The contract types candidate and user time zones as IANA names (§4.3); anything else is a
+/// 422 on the field, on every write that takes one, and `null` still clears.
+#[tokio::test]
+async fn time_zones_outside_the_tz_database_are_refused() {
+    let h = Harness::new().await;
+    let path = "/v1/candidates/by_external_ref/greenhouse/5";
+    let with_zone = |zone: Value| json!({"first_name": "A", "last_name": "B", "timezone": zone});
+    for zone in ["Mars/Olympus", "CEST", "europe/madrid", ""] {
+        let reply = h.api("PUT", path, Some(with_zone(json!(zone)))).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{zone}");
+        assert_eq!(
+            reply.body["error"]["details"]["fields"][0]["code"], "invalid_timezone",
+            "{zone}"
+        );
+        assert_eq!(reply.body["error"]["details"]["fields"][0]["field"], "timezone");
+    }
+    let created = h.api("PUT", path, Some(with_zone(json!("Europe/Madrid")))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let candidate = format!("/v1/candidates/{id}");
+    let bad = h.api("PATCH", &candidate, Some(json!({"timezone": "GMT+2 ish"}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let cleared = h.api("PATCH", &candidate, Some(json!({"timezone": null}))).await;
+    assert_eq!(cleared.status, StatusCode::OK, "null clears: {}", cleared.body);
+
+    let user = json!({"name": "P", "email": "p@x.test", "timezone": "Atlantis/Deep"});
+    let reply = h.api("PUT", "/v1/users/by_external_ref/greenhouse/9", Some(user)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.body["error"]["details"]["fields"][0]["field"], "timezone");
+}
+
 #[tokio::test]
 async fn candidate_validation_names_the_field() {
     let h = Harness::new().await;

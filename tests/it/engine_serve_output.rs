@@ -1,0 +1,68 @@
+//! What `rehearsal engine serve` writes where: one JSON line on stdout (scripts read it), its
+//! logs on stderr, at `info` unless `RUST_LOG` says otherwise, without colour codes when
+//! stderr is not a terminal.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::engine_world::{config_text, env_for};
+
+#[tokio::test]
+async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens here: the first sweep fails, which the engine logs.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let sqlite = dir.path().join("engine.db").display().to_string();
+    let config = dir.path().join("engine.toml");
+    std::fs::write(&config, config_text(&closed, &closed, &sqlite, "LG_")).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(["engine", "serve", "--config"])
+        .arg(&config)
+        .envs(env_for("LG_"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+
+    let mut first = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stdout.read_line(&mut first));
+    read.await.expect("serve printed its line").unwrap();
+    let line: Value = serde_json::from_str(&first).expect("the first stdout line is JSON");
+    assert_eq!(line["service"], "engine");
+
+    // Bounded so a silent engine fails the test instead of hanging it.
+    let mut logged = Vec::new();
+    while !logged.iter().any(|l: &String| l.contains("INFO")) {
+        let next = tokio::time::timeout(Duration::from_secs(60), stderr.next_line()).await;
+        match next.expect("serve logged at info without RUST_LOG").unwrap() {
+            Some(line) => logged.push(line),
+            None => panic!("stderr closed after {logged:?}"),
+        }
+    }
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let exited = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    assert!(exited.expect("serve stopped on SIGTERM").unwrap().success());
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        logged.push(line);
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+
+    assert_eq!(rest, "", "stdout holds the JSON line only");
+    assert!(logged.iter().all(|l| !l.contains('\u{1b}')), "colour codes in {logged:?}");
+    assert!(logged.iter().any(|l| l.contains("shutting down")), "{logged:?}");
+}
