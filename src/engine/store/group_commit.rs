@@ -2,9 +2,7 @@
 //! the worker its "event done" marks, to one writer task, which takes everything queued (up to
 //! a bound), stores it with one [`Store::commit_batch`] — one transaction, one flush to disk —
 //! and only then answers each waiting caller. Under load many webhooks and done marks share one
-//! commit; after a commit that answered several callers the writer waits a moment (at most half
-//! as long as that commit took, and 0.5 ms) for them to come back, see [`gather`]; a lone event
-//! is committed at once.
+//! commit; a lone one is committed at once, because the writer never waits for a batch to fill.
 //!
 //! The promise to senders is unchanged: a handler learns its event is stored only after the
 //! commit holding it succeeded, and when a batch fails every handler in it learns that nothing
@@ -23,9 +21,6 @@ use super::{Enqueued, NewEvent, Store, StoreError};
 /// Events waiting for the writer before handlers wait for room to queue theirs; a few full
 /// batches, so a burst queues without blocking while the previous commit flushes.
 const QUEUE_CAPACITY: usize = 1024;
-
-/// The longest the writer waits for more callers before a commit.
-const MAX_GATHER: std::time::Duration = std::time::Duration::from_micros(500);
 
 type Reply = oneshot::Sender<Result<Enqueued, StoreError>>;
 type DoneReply = oneshot::Sender<Result<(), StoreError>>;
@@ -88,19 +83,7 @@ async fn write(
     stored: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
-    // How many callers the last commit answered and how long it took: under load the callers
-    // it released send again within moments.
-    let mut released = 0;
-    let mut last_commit = std::time::Duration::ZERO;
     while queue.recv_many(&mut batch, max_batch).await > 0 {
-        let gathering = std::time::Instant::now();
-        if released > 1 {
-            let target = (batch.len() + released).min(max_batch);
-            let window = (last_commit / 2).min(MAX_GATHER);
-            gather(&mut queue, &mut batch, target, window).await;
-        }
-        let gathered_us = gathering.elapsed().as_micros() as u64;
-        released = batch.len();
         let mut events = Vec::new();
         let mut replies = Vec::new();
         let mut done = Vec::new();
@@ -120,7 +103,6 @@ async fn write(
 
         let started = std::time::Instant::now();
         let mut result = store.commit_batch(&events, &done).await;
-        last_commit = started.elapsed();
         if !done_replies.is_empty() {
             let marked = match &result {
                 // The webhooks fail (their senders retry); the marks need not fail with them.
@@ -151,13 +133,7 @@ async fn write(
             }
         };
         let took_us = started.elapsed().as_micros() as u64;
-        tracing::debug!(
-            events = events.len(),
-            done = done.len(),
-            took_us,
-            gathered_us,
-            "batch committed"
-        );
+        tracing::debug!(events = events.len(), done = done.len(), took_us, "batch committed");
         if outcomes.iter().any(|outcome| matches!(outcome, Enqueued::New(_))) {
             stored.notify_one();
         }
@@ -165,34 +141,6 @@ async fn write(
             // A handler that went away (its client hung up) is simply not answered; its event
             // is stored, and a redelivery will be recognised as a duplicate.
             let _ = reply.send(Ok(outcome));
-        }
-    }
-}
-
-/// Waits, at most `window`, until `batch` holds `target` items. Under load, the callers the
-/// last commit answered come back within moments with their next webhook; without the wait
-/// closed-loop senders split into two groups taking turns, each waiting out the other's commit,
-/// so every commit (one flush to disk) holds half of them. A lone event never waits: the writer
-/// gathers only after a commit that answered several.
-async fn gather(
-    queue: &mut mpsc::Receiver<Waiting>,
-    batch: &mut Vec<Waiting>,
-    target: usize,
-    window: std::time::Duration,
-) {
-    // Tokio's timers tick in whole milliseconds, coarser than the flush this saves; a blocking
-    // thread's timed wait is exact to a few microseconds. Returning drops `_cancel`, which ends
-    // that wait at once, so no thread sleeps on after the gathering is over.
-    let (_cancel, cancelled) = std::sync::mpsc::channel::<()>();
-    let mut alarm = tokio::task::spawn_blocking(move || {
-        let _ = cancelled.recv_timeout(window);
-    });
-    while batch.len() < target {
-        let room = target - batch.len();
-        tokio::select! {
-            biased;
-            taken = queue.recv_many(batch, room) => if taken == 0 { return },
-            _ = &mut alarm => return,
         }
     }
 }
@@ -247,7 +195,6 @@ impl GroupCommit {
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
-    use std::time::Duration;
 
     use chrono::{DateTime, Utc};
 
@@ -301,62 +248,6 @@ mod tests {
             answers.push(answer.await.unwrap());
         }
         (first, answers)
-    }
-
-    fn waiting(event_id: &str) -> (Waiting, oneshot::Receiver<Result<Enqueued, StoreError>>) {
-        let (reply, answer) = oneshot::channel();
-        let event = event(event_id, ManualClock::scenario_epoch());
-        (Waiting::Event { event, reply }, answer)
-    }
-
-    fn ids(batch: &[Waiting]) -> Vec<&str> {
-        batch
-            .iter()
-            .map(|waiting| match waiting {
-                Waiting::Event { event, .. } => event.event_id.as_str(),
-                Waiting::Done { .. } => "done",
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn gathering_takes_callers_arriving_while_it_waits_up_to_its_target() {
-        let (queue, mut waiting_rx) = mpsc::channel(16);
-        let mut batch = Vec::new();
-        let mut answers = Vec::new();
-        for id in ["a", "b", "c", "d"] {
-            let (item, answer) = waiting(id);
-            answers.push(answer);
-            queue.send(item).await.unwrap();
-        }
-        // A generous window: it ends at the target, not by waiting the window out.
-        let late = tokio::spawn({
-            let queue = queue.clone();
-            async move {
-                tokio::task::yield_now().await;
-                let (item, _answer) = waiting("e");
-                queue.send(item).await.unwrap();
-            }
-        });
-        gather(&mut waiting_rx, &mut batch, 3, Duration::from_secs(600)).await;
-        assert_eq!(ids(&batch), ["a", "b", "c"], "no more than the target");
-        gather(&mut waiting_rx, &mut batch, 5, Duration::from_secs(600)).await;
-        assert_eq!(ids(&batch), ["a", "b", "c", "d", "e"], "one that arrived while it waited");
-        late.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn gathering_ends_when_its_window_passes_or_the_queue_closes() {
-        let (queue, mut waiting_rx) = mpsc::channel(16);
-        let (item, _answer) = waiting("a");
-        queue.send(item).await.unwrap();
-        let mut batch = Vec::new();
-        gather(&mut waiting_rx, &mut batch, 10, Duration::from_millis(1)).await;
-        assert_eq!(ids(&batch), ["a"], "nobody else came within the window");
-
-        drop(queue);
-        gather(&mut waiting_rx, &mut batch, 10, Duration::from_secs(600)).await;
-        assert_eq!(ids(&batch), ["a"], "a closed queue ends the wait at once");
     }
 
     #[tokio::test]
