@@ -61,12 +61,17 @@ pub fn validate(faults: &Faults) -> Result<(), String> {
                 return Err(format!("webhooks.{name} must be a probability within 0..=1"));
             }
         }
-        if hooks.delay_secs.is_some_and(|secs| secs < 0) {
-            return Err("webhooks.delay_secs must not be negative".to_owned());
+        if hooks.delay_secs.is_some_and(|secs| !(0..=MAX_WEBHOOK_DELAY_SECS).contains(&secs)) {
+            return Err(format!(
+                "webhooks.delay_secs must be within 0..={MAX_WEBHOOK_DELAY_SECS} (30 days)"
+            ));
         }
     }
     Ok(())
 }
+
+/// The longest webhook delay: the IOP mock's cap too, and far inside the clock's range.
+const MAX_WEBHOOK_DELAY_SECS: i64 = 30 * 86_400;
 
 fn validate_latency(index: usize, rule: &ApiFault) -> Result<(), String> {
     match (rule.kind, rule.latency_ms) {
