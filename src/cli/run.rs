@@ -129,16 +129,36 @@ pub fn load_config(path: Option<&Path>) -> Result<(EngineConfig, String), String
 
 pub async fn run(args: RunArgs) -> ExitCode {
     let scenarios = match load_all(&args.paths) {
-        Ok(scenarios) => select(scenarios, &args.filter, args.shard),
+        Ok(scenarios) => select(scenarios, &args.filter, None),
         Err(error) => return bad_input(&error),
     };
     if scenarios.is_empty() {
-        return bad_input("no scenario matches the --filter/--shard selection");
+        return bad_input("no scenario matches the --filter selection");
     }
     let (config, config_file) = match load_config(args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(error) => return bad_input(&error),
     };
+    // Overrides were checked against the built-in config when loaded; check them against the
+    // one this run uses (every scenario selected, shard or not: the library is one input).
+    let broken: Vec<String> = scenarios
+        .iter()
+        .filter_map(|s| s.check_overrides(&config).err())
+        .map(|e| e.to_string())
+        .collect();
+    if !broken.is_empty() {
+        return bad_input(&broken.join("\nerror: "));
+    }
+    let selected = scenarios.len();
+    let scenarios = select(scenarios, &[], args.shard);
+    if let (true, Some((k, n))) = (scenarios.is_empty(), args.shard) {
+        // More shards than scenarios: a CI matrix must not fail for the empty ones.
+        let _ = writeln!(
+            anstream::stdout(),
+            "rehearsal: shard {k}/{n} is empty ({selected} scenario(s) selected, split {n} ways); nothing to run"
+        );
+        return ExitCode::SUCCESS;
+    }
     // Refuse an unwritable --output before spending minutes on the run.
     if let Some(path) = &args.output
         && let Err(error) = std::fs::OpenOptions::new().create(true).append(true).open(path)

@@ -64,7 +64,8 @@ fn run(yaml: &str, options: &ExploreOptions) -> Result<ScenarioResult, String> {
     let name = options.scenario_file.display().to_string();
     let scenario =
         load::parse(yaml, &name).map_err(|e| format!("generated an invalid scenario: {e}"))?;
-    let loaded = LoadedScenario { path: options.scenario_file.clone(), scenario };
+    let loaded =
+        LoadedScenario { path: options.scenario_file.clone(), scenario, text: yaml.to_owned() };
     let run = RunOptions::new(options.seed, options.config.clone(), options.config_file.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,7 +77,11 @@ fn run(yaml: &str, options: &ExploreOptions) -> Result<ScenarioResult, String> {
 /// Replays one generated scenario as `rehearsal run` would; `Err` carries the failure text.
 pub fn replay(yaml: &str, options: &ExploreOptions) -> Result<ScenarioResult, String> {
     let result = run(yaml, options)?;
-    if result.status == Status::Passed { Ok(result) } else { Err(result.failure_text()) }
+    if result.status == Status::Passed {
+        Ok(result)
+    } else {
+        Err(result.failure_text(options.seed))
+    }
 }
 
 /// How many of the case's transitions the run got to: a step that fails ends the run, so the
@@ -131,7 +136,7 @@ pub fn explore(options: &ExploreOptions) -> Result<Option<Counterexample>, Strin
         }
         match result.status {
             Status::Passed => Ok(()),
-            _ => Err(TestCaseError::fail(result.failure_text())),
+            _ => Err(TestCaseError::fail(result.failure_text(options.seed))),
         }
     });
     match outcome {

@@ -27,7 +27,7 @@ pub fn render(report: &RunReport) -> String {
                 status
                     .set_message(headline)
                     .set_type("scenario failure")
-                    .set_description(scenario.failure_text());
+                    .set_description(scenario.failure_text(report.seed));
                 status
             }
         };

@@ -17,7 +17,9 @@ pub struct RunReport {
     pub format: u32,
     pub tool: &'static str,
     pub version: &'static str,
-    /// Reproduces the run with `--seed`.
+    /// Reproduces the run with `--seed`. Written as a string in JSON: seeds go up to 2^64 - 1,
+    /// and JSON readers that hold numbers as doubles (jq, JavaScript) round them above 2^53.
+    #[serde(serialize_with = "as_string")]
     pub seed: u64,
     /// The engine configuration file the scenarios ran against.
     pub engine_config: String,
@@ -27,6 +29,9 @@ pub struct RunReport {
     /// Scenarios selected but not started (`--fail-fast` stopped the run).
     #[serde(default)]
     pub not_run: usize,
+    /// Whether the run was asked to stop at the first failure (`--fail-fast`).
+    #[serde(skip)]
+    pub fail_fast: bool,
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioResult>,
 }
@@ -49,6 +54,7 @@ impl RunReport {
             passed,
             failed: scenarios.len() - passed,
             not_run: 0,
+            fail_fast: false,
             duration_ms,
             scenarios,
         }
@@ -80,7 +86,9 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
     /// Virtual time that passed in the scenario, in seconds.
     pub virtual_seconds: i64,
-    /// This scenario's own seed (derived from the run's seed and its file name).
+    /// This scenario's own seed (derived from the run's seed and its file name), a string in
+    /// JSON. It seeds the mocks; to replay the scenario, run it with the run's `--seed`.
+    #[serde(serialize_with = "as_string")]
     pub seed: u64,
     pub steps: usize,
     pub steps_run: usize,
@@ -116,8 +124,9 @@ pub struct Finding {
 }
 
 impl ScenarioResult {
-    /// One paragraph saying why the scenario failed, for JUnit and terminals.
-    pub fn failure_text(&self) -> String {
+    /// One paragraph saying why the scenario failed, for JUnit and terminals, ending with how
+    /// to replay it (`run_seed` is the run's `--seed`; the scenario's own seed is derived).
+    pub fn failure_text(&self, run_seed: u64) -> String {
         let mut out = String::new();
         if let Some(failure) = &self.failure {
             out.push_str(&format!(
@@ -133,9 +142,14 @@ impl ScenarioResult {
         for finding in &self.findings {
             out.push_str(&format!("invariant {}: {}\n", finding.invariant, finding.message));
         }
-        out.push_str(&format!("seed: {}\n", self.seed));
+        out.push_str(&format!("replay: rehearsal run {} --seed {run_seed}\n", self.file));
         out
     }
+}
+
+/// Writes a `u64` as a JSON string, so no reader rounds it.
+fn as_string<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 pub(crate) fn compact(value: &serde_json::Value) -> String {

@@ -53,9 +53,10 @@ pub fn summary(report: &RunReport) -> String {
     } else {
         format!("{}", "FAILED".red())
     };
-    let not_run = match report.not_run {
-        0 => String::new(),
-        n => format!(", {n} not run (--fail-fast)"),
+    let not_run = match (report.not_run, report.fail_fast) {
+        (0, _) => String::new(),
+        (n, true) => format!(", {n} not run (--fail-fast)"),
+        (n, false) => format!(", {n} not run"),
     };
     out.push_str(&format!(
         "\n{verdict}: {} passed, {} failed{not_run} ({} scenarios, {} ms); seed {} (replay with --seed {})\n",

@@ -407,15 +407,27 @@ impl Harness {
 
     /// Settles within the quiet window after a step.
     pub async fn quiesce(&self) -> Result<(), String> {
-        self.settle(self.clock_now() + Duration::minutes(QUIET_WINDOW_MINUTES)).await
+        self.settle(self.later(Duration::minutes(QUIET_WINDOW_MINUTES))?).await
     }
 
     /// Moves virtual time forward by `by`, letting everything due on the way happen in order.
     pub async fn advance(&self, by: Duration) -> Result<(), String> {
-        let target = self.clock_now() + by;
+        let target = self.later(by)?;
         self.settle(target).await?;
         self.clock.advance_to(target);
         self.quiesce().await
+    }
+
+    /// The virtual time `by` from now; an error rather than an overflow past the calendar.
+    pub fn later(&self, by: Duration) -> Result<DateTime<Utc>, String> {
+        let now = self.clock_now();
+        now.checked_add_signed(by).ok_or_else(|| {
+            format!(
+                "virtual time cannot move {} s past {}: beyond the calendar",
+                by.num_seconds(),
+                now.to_rfc3339()
+            )
+        })
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {

@@ -259,21 +259,32 @@ fn trigger_stages_have_a_request(state: &FinalState<'_>, findings: &mut Vec<Find
     }
 }
 
-/// Each submitted feedback became exactly one Greenhouse scorecard (when that is the policy).
+/// Each feedback ever submitted became exactly one Greenhouse scorecard (when that is the
+/// policy). Withdrawn feedback counts too: a scorecard, once written, stays (Harvest cannot
+/// delete one), so a withdrawal must neither remove nor duplicate it. A withdrawn feedback is
+/// gone from the IOP's state, its application with it, so withdrawals are checked in total:
+/// each application has at least its standing feedback's scorecards and at most that plus the
+/// withdrawals, and all scorecards add up to all feedback ever submitted.
 fn feedback_recorded_once(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
     if state.config.policies.feedback_writeback != FeedbackWriteback::Scorecard {
         return;
     }
+    let standing = list(state.iop, "feedback");
     let mut submitted: BTreeMap<i64, usize> = BTreeMap::new();
-    for feedback in
-        list(state.iop, "feedback").iter().filter(|f| str_of(f, "status") == "submitted")
-    {
+    for feedback in standing.iter().filter(|f| str_of(f, "status") == "submitted") {
         if let Some(app) =
             feedback.pointer("/external_refs/greenhouse/application_id").and_then(Value::as_i64)
         {
             *submitted.entry(app).or_default() += 1;
         }
     }
+    let withdrawn: std::collections::BTreeSet<&str> = list(state.iop, "events")
+        .iter()
+        .filter(|e| str_of(e, "type") == "feedback.deleted")
+        .map(|e| str_of(e, "object_id"))
+        .filter(|id| !standing.iter().any(|f| str_of(f, "id") == *id))
+        .collect();
+    let withdrawn = withdrawn.len();
     let mut recorded: BTreeMap<i64, usize> = BTreeMap::new();
     for scorecard in list(state.greenhouse, "scorecards") {
         if let Some(app) = scorecard.get("application_id").and_then(Value::as_i64) {
@@ -282,12 +293,24 @@ fn feedback_recorded_once(state: &FinalState<'_>, findings: &mut Vec<Finding>) {
     }
     for (app, count) in &submitted {
         let have = recorded.get(app).copied().unwrap_or(0);
-        if have != *count {
+        if have < *count || have > count + withdrawn {
+            let also = match withdrawn {
+                0 => String::new(),
+                n => format!(" (and {n} withdrawn in all)"),
+            };
             findings.push(finding(
                 "feedback_recorded_once",
-                format!("application {app}: {count} feedback submitted in the IOP, {have} scorecard(s) in Greenhouse"),
+                format!("application {app}: {count} feedback submitted in the IOP{also}, {have} scorecard(s) in Greenhouse"),
             ));
         }
+    }
+    let ever: usize = submitted.values().sum::<usize>() + withdrawn;
+    let written: usize = recorded.values().sum();
+    if withdrawn > 0 && ever != written {
+        findings.push(finding(
+            "feedback_recorded_once",
+            format!("{ever} feedback ever submitted in the IOP ({withdrawn} since withdrawn), {written} scorecard(s) in Greenhouse"),
+        ));
     }
 }
 
@@ -457,6 +480,22 @@ mod tests {
         assert!(
             !run(&twice, &feedback, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
         );
+        // A withdrawn feedback keeps its scorecard: still recorded once, not a finding.
+        let mut withdrawn = feedback.clone();
+        withdrawn["events"] = json!([
+            {"id": "evt_1", "type": "feedback.submitted", "object_id": "fb_2"},
+            {"id": "evt_2", "type": "feedback.deleted", "object_id": "fb_2"}
+        ]);
+        let recorded = |scorecards: usize| {
+            let mut gh = gh.clone();
+            gh["scorecards"] = json!(
+                (0..scorecards).map(|i| json!({"id": i, "application_id": 1})).collect::<Vec<_>>()
+            );
+            run(&gh, &withdrawn, &none, &none, 0).contains(&"feedback_recorded_once".to_owned())
+        };
+        assert!(!recorded(2), "one standing and one withdrawn feedback, two scorecards");
+        assert!(recorded(1), "the withdrawn feedback's scorecard is missing");
+        assert!(recorded(3), "a scorecard too many");
         let all: std::collections::BTreeSet<String> =
             INVARIANTS.iter().map(|s| (*s).to_owned()).collect();
         assert_eq!(seen, all, "an invariant has no breakage test");

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::SnippetMode;
 
 use super::model::Scenario;
-use super::validate;
+use super::{overrides, validate};
+use crate::engine::config::EngineConfig;
 
 /// A scenario input that cannot be used. Displayed as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +20,9 @@ pub enum InputError {
     Read { path: String, reason: String },
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: u64, message: String },
+    /// Several problems in one file, one per line (the caller prefixes the first).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    Several(Vec<InputError>),
 }
 
 /// A parsed, validated scenario and where it came from.
@@ -26,6 +30,42 @@ pub enum InputError {
 pub struct LoadedScenario {
     pub path: PathBuf,
     pub scenario: Scenario,
+    /// The file's text, for locating problems found after loading.
+    pub text: String,
+}
+
+impl LoadedScenario {
+    /// Checks the scenario's `given.engine` overrides against the configuration it will run
+    /// with; every problem with its line.
+    pub fn check_overrides(&self, base: &EngineConfig) -> Result<(), InputError> {
+        check_overrides(&self.scenario, &self.text, &self.path.display().to_string(), base)
+    }
+}
+
+fn check_overrides(
+    scenario: &Scenario,
+    text: &str,
+    file: &str,
+    base: &EngineConfig,
+) -> Result<(), InputError> {
+    let Some(engine) = &scenario.given.engine else { return Ok(()) };
+    let start = engine.referenced.line();
+    let problems = match overrides::apply(base, &engine.value) {
+        Ok(_) => return Ok(()),
+        Err(problems) => problems,
+    };
+    let mut errors: Vec<InputError> = problems
+        .iter()
+        .map(|problem| InputError::Invalid {
+            file: file.to_owned(),
+            line: overrides::line_of(text, start, &problem.field),
+            message: problem.to_string(),
+        })
+        .collect();
+    match errors.len() {
+        1 => Err(errors.remove(0)),
+        _ => Err(InputError::Several(errors)),
+    }
 }
 
 /// Expands files and folders (recursively, `*.yaml`/`*.yml`, sorted) into scenario paths.
@@ -80,7 +120,7 @@ pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::Read { path: file.clone(), reason: e.to_string() })?;
     let scenario = parse(&text, &file)?;
-    Ok(LoadedScenario { path: path.to_owned(), scenario })
+    Ok(LoadedScenario { path: path.to_owned(), scenario, text })
 }
 
 /// Parses and validates scenario text; `file` names it in errors.
@@ -90,15 +130,21 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
     let scenario: Scenario =
         serde_saphyr::from_str_with_options(text, options).map_err(|error| {
             let line = error.location().map(|l| l.line()).unwrap_or(1);
+            let column = error.location().map(|l| l.column()).unwrap_or(0);
             let message = error
                 .render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
-            InputError::Invalid { file: file.to_owned(), line, message: tidy(&message) }
+            let message = explain(&tidy(&message), text, line, column);
+            InputError::Invalid { file: file.to_owned(), line, message }
         })?;
     validate::check(&scenario).map_err(|(line, message)| InputError::Invalid {
         file: file.to_owned(),
         line,
         message,
     })?;
+    // Against the built-in configuration here; `run` checks again against its `--config`.
+    if let Some(base) = overrides::default_config() {
+        check_overrides(&scenario, text, file, base)?;
+    }
     Ok(scenario)
 }
 
@@ -113,6 +159,89 @@ fn tidy(message: &str) -> String {
         Some(cut) => first[..cut].trim_end_matches(',').to_owned(),
         None => first.to_owned(),
     }
+}
+
+/// Serde's names of number types in plain words.
+pub(crate) fn plain_types(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (rust, words) in [
+        ("i64", "a whole number"),
+        ("u64", "a whole number from 0"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u8", "a whole number from 0 to 255"),
+        ("f64", "a number"),
+    ] {
+        out = out.replace(&format!("expected {rust}"), &format!("expected {words}"));
+    }
+    out
+}
+
+/// Rewrites the YAML library's terse messages into ones that name the field, read from the
+/// line (and column, 1-based) the error points at.
+fn explain(message: &str, text: &str, line: u64, column: u64) -> String {
+    let source = text.lines().nth(line.saturating_sub(1) as usize).unwrap_or("");
+    let (key, value) = key_and_value(source, column.saturating_sub(1) as usize);
+    let key = key.unwrap_or_else(|| "this value".to_owned());
+    if let Some(kind) = message.strip_prefix("invalid ")
+        && let Some(words) = match kind {
+            "i64" => Some("a whole number from -9223372036854775808 to 9223372036854775807"),
+            "u64" => Some("a whole number from 0 to 18446744073709551615"),
+            "u32" => Some("a whole number from 0 to 4294967295"),
+            "u16" => Some("a whole number from 0 to 65535"),
+            "u8" => Some("a whole number from 0 to 255"),
+            "f64" => Some("a number"),
+            _ => None,
+        }
+    {
+        return format!("{key}: expected {words}, found `{value}`");
+    }
+    if message.contains("expected end of mapping after enum variant value") {
+        return "a step has exactly one key (e.g. `advance: 1h` or `engine: restart`); this one has more, so give each its own `- ` step".into();
+    }
+    const CHRONO: &[&str] = &[
+        "input is out of range",
+        "input contains invalid characters",
+        "premature end of input",
+        "trailing input",
+        "no possible date and time matching input",
+        "input is not enough for unique date and time",
+    ];
+    if CHRONO.contains(&message) {
+        return format!(
+            "{key}: `{value}` is not a valid time; write a UTC time such as `2026-11-02T09:00:00Z`"
+        );
+    }
+    plain_types(message)
+}
+
+/// The key a value at byte `column` of `line` belongs to, and the value as written: the key is
+/// the last `key:` before the column, the value runs to the next `,` or `}` (or the line's end).
+fn key_and_value(line: &str, column: usize) -> (Option<String>, String) {
+    let mut column = column.min(line.len());
+    while !line.is_char_boundary(column) {
+        column -= 1;
+    }
+    let (before, after) = line.split_at(column);
+    let value = after.split([',', '}']).next().unwrap_or("").trim();
+    let value = if value.is_empty() { line.trim() } else { value };
+    let key = before.trim_end().strip_suffix(':').and_then(|head| {
+        let start = head.rfind(['{', ',', ' ', '-']).map(|i| i + 1).unwrap_or(0);
+        let key = head[start..].trim();
+        (!key.is_empty()).then(|| key.to_owned())
+    });
+    // No column: a `key: value` line still names its key.
+    let key = key.or_else(|| {
+        let (head, _) = line.split_once(':')?;
+        let key = head.trim().trim_start_matches("- ").trim();
+        (!key.is_empty() && !key.contains([' ', '{'])).then(|| key.to_owned())
+    });
+    let value = if column == 0 {
+        line.split_once(':').map(|(_, v)| v.trim()).unwrap_or(value)
+    } else {
+        value
+    };
+    (key, value.to_owned())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod harness;
 pub mod invariants;
 pub mod load;
 pub mod model;
+pub mod overrides;
 pub mod runner;
 mod steps;
 mod validate;

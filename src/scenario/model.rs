@@ -18,7 +18,8 @@ pub struct Scenario {
     pub tags: Vec<String>,
     /// Virtual time the scenario starts at (UTC); a fixed Monday 09:00 when absent.
     #[serde(default)]
-    pub start: Option<DateTime<Utc>>,
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub start: Option<Spanned<DateTime<Utc>>>,
     #[serde(default)]
     pub given: Given,
     #[schemars(with = "Vec<Step>")]
@@ -58,7 +59,8 @@ pub struct Given {
     /// Overrides merged into the engine configuration for this scenario only, in the TOML
     /// file's structure (e.g. `policies: { on_decline: reject }`, `triggers: [...]`).
     #[serde(default)]
-    pub engine: Option<serde_json::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub engine: Option<Spanned<serde_json::Value>>,
 }
 
 /// A Greenhouse custom field definition.
@@ -117,7 +119,7 @@ pub struct GivenJob {
 }
 
 /// A stage: just its name, or a name with interviews.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum StageSpec {
     Name(String),
@@ -134,6 +136,63 @@ pub struct FullStage {
     pub interviews: Vec<InterviewSpec>,
 }
 
+/// A name, or a map read as `T` with the error naming the field inside it (serde's own
+/// untagged enums only say that no variant matched).
+fn name_or_map<'de, D, T>(
+    deserializer: D,
+    what: &str,
+    name: fn(String) -> T,
+    full: fn(serde_json::Value) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => Ok(name(text)),
+        map @ serde_json::Value::Object(_) => full(map).map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "{what}: write a name, or a map with `name` and its fields; not {other}"
+        ))),
+    }
+}
+
+/// `value` read as `T`; an error names the field (`interviews[0].duration_minutes`) in plain
+/// words.
+fn read_map<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, String> {
+    let label = value.get("name").and_then(|n| n.as_str()).map(|n| format!("{what} `{n}`"));
+    let label = label.unwrap_or_else(|| what.to_owned());
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = super::load::plain_types(&error.inner().to_string());
+        match path.as_str() {
+            // An interview's own error names it already: `stage `X`, interview `Y`: …`.
+            _ if message.starts_with("interview ") => format!("{label}, {message}"),
+            "." => format!("{label}: {message}"),
+            _ => format!("{label}: {path}: {message}"),
+        }
+    })
+}
+
+impl<'de> Deserialize<'de> for StageSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        name_or_map(deserializer, "stage", StageSpec::Name, |map| {
+            read_map(map, "stage").map(StageSpec::Full)
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for InterviewSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        name_or_map(deserializer, "interview", InterviewSpec::Name, |map| {
+            read_map(map, "interview").map(InterviewSpec::Full)
+        })
+    }
+}
+
 impl StageSpec {
     pub fn name(&self) -> &str {
         match self {
@@ -144,7 +203,7 @@ impl StageSpec {
 }
 
 /// An interview of a stage: just its name, or with duration and interviewers.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum InterviewSpec {
     Name(String),

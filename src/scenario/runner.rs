@@ -45,25 +45,53 @@ pub async fn run_all(
     options: &RunOptions,
     jobs: usize,
     fail_fast: bool,
-    mut on_result: impl FnMut(&ScenarioResult),
+    on_result: impl FnMut(&ScenarioResult),
 ) -> RunReport {
+    run_all_with(scenarios, options, jobs, fail_fast, on_result, |scenario, options| async move {
+        run_scenario(&scenario, &options).await
+    })
+    .await
+}
+
+/// [`run_all`] with the function that runs one scenario given (tests make one panic).
+async fn run_all_with<F, Fut>(
+    scenarios: &[LoadedScenario],
+    options: &RunOptions,
+    jobs: usize,
+    fail_fast: bool,
+    mut on_result: impl FnMut(&ScenarioResult),
+    run_one: F,
+) -> RunReport
+where
+    F: Fn(LoadedScenario, RunOptions) -> Fut,
+    Fut: std::future::Future<Output = ScenarioResult> + Send + 'static,
+{
     let started = Instant::now();
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
     let mut running = tokio::task::JoinSet::new();
+    // Which scenario each task runs, so a task that panics still gets its (failed) result.
+    let mut task_index: BTreeMap<tokio::task::Id, usize> = BTreeMap::new();
     let mut next = 0;
     let mut stop = false;
     loop {
         while !stop && next < scenarios.len() && running.len() < jobs.max(1) {
-            let (scenario, options, index) = (scenarios[next].clone(), options.clone(), next);
-            running.spawn(async move { (index, run_scenario(&scenario, &options).await) });
+            let task = running.spawn(run_one(scenarios[next].clone(), options.clone()));
+            task_index.insert(task.id(), next);
             next += 1;
         }
-        let Some(joined) = running.join_next().await else { break };
-        if let Ok((index, result)) = joined {
-            on_result(&result);
-            stop |= fail_fast && result.status == Status::Failed;
-            results[index] = Some(result);
-        }
+        let Some(joined) = running.join_next_with_id().await else { break };
+        let (index, result) = match joined {
+            Ok((id, result)) => (task_index.get(&id).copied(), result),
+            Err(error) => {
+                let index = task_index.get(&error.id()).copied();
+                let Some(loaded) = index.and_then(|i| scenarios.get(i)) else { continue };
+                (index, panicked(loaded, options, error))
+            }
+        };
+        let Some(index) = index else { continue };
+        on_result(&result);
+        stop |= fail_fast && result.status == Status::Failed;
+        results[index] = Some(result);
     }
     let results: Vec<ScenarioResult> = results.into_iter().flatten().collect();
     let not_run = scenarios.len() - results.len();
@@ -74,7 +102,60 @@ pub async fn run_all(
         started.elapsed().as_millis() as u64,
     );
     report.not_run = not_run;
+    report.fail_fast = fail_fast;
     report
+}
+
+/// The failed result of a scenario whose task panicked (a bug in rehearsal or the engine): it
+/// counts as a failure everywhere, with the panic's message.
+fn panicked(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    error: tokio::task::JoinError,
+) -> ScenarioResult {
+    let message = if error.is_panic() {
+        let payload = error.into_panic();
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        format!("the run panicked (a bug in rehearsal or the engine, please report it): {text}")
+    } else {
+        format!("the run was cancelled: {error}")
+    };
+    let mut result = new_result(loaded, options);
+    result.status = Status::Failed;
+    result.failure = Some(Failure {
+        step: 0,
+        line: 1,
+        description: "run the scenario".into(),
+        message,
+        mismatches: Vec::new(),
+    });
+    result
+}
+
+/// A result for `loaded` before anything ran: passed, no steps run.
+fn new_result(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioResult {
+    let scenario = &loaded.scenario;
+    let name =
+        loaded.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    ScenarioResult {
+        name: scenario.name.clone(),
+        file: loaded.path.display().to_string(),
+        tags: scenario.tags.clone(),
+        status: Status::Passed,
+        duration_ms: 0,
+        virtual_seconds: 0,
+        seed: scenario_seed(options.seed, &name),
+        steps: scenario.steps.len(),
+        steps_run: 0,
+        failure: None,
+        findings: Vec::new(),
+        waived: Vec::new(),
+        journal: Vec::new(),
+    }
 }
 
 /// A scenario's own seed: the run's seed mixed with its file name, so one scenario replays
@@ -92,35 +173,20 @@ pub fn scenario_seed(run_seed: u64, file: &str) -> u64 {
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioResult {
     let started = Instant::now();
     let scenario = &loaded.scenario;
-    let name =
-        loaded.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let seed = scenario_seed(options.seed, &name);
-    let start = scenario.start.unwrap_or_else(ManualClock::scenario_epoch);
+    let mut result = new_result(loaded, options);
+    let seed = result.seed;
+    let start =
+        scenario.start.as_ref().map(|s| s.value).unwrap_or_else(ManualClock::scenario_epoch);
 
-    let mut result = ScenarioResult {
-        name: scenario.name.clone(),
-        file: loaded.path.display().to_string(),
-        tags: scenario.tags.clone(),
-        status: Status::Passed,
-        duration_ms: 0,
-        virtual_seconds: 0,
-        seed,
-        steps: scenario.steps.len(),
-        steps_run: 0,
-        failure: None,
-        findings: Vec::new(),
-        waived: Vec::new(),
-        journal: Vec::new(),
-    };
-
-    let config = match with_overrides(&options.config, scenario.given.engine.as_ref()) {
-        Ok(config) => config,
-        Err(message) => {
-            result.failure = Some(setup_failure(message));
-            result.status = Status::Failed;
-            return result;
-        }
-    };
+    let config =
+        match with_overrides(&options.config, scenario.given.engine.as_ref().map(|e| &e.value)) {
+            Ok(config) => config,
+            Err(message) => {
+                result.failure = Some(setup_failure(message));
+                result.status = Status::Failed;
+                return result;
+            }
+        };
     match Harness::start(&config, seed, start, options.transport).await {
         Ok(harness) => {
             drive(&harness, scenario, &config, &mut result).await;
@@ -139,34 +205,15 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
     result
 }
 
-/// Merges a scenario's `given.engine` overrides into the engine configuration: maps merge key by
-/// key, anything else (lists included) replaces.
+/// Merges a scenario's `given.engine` overrides into the engine configuration (checked when
+/// the file was loaded; see [`super::overrides`]).
 fn with_overrides(
     config: &EngineConfig,
     overrides: Option<&Value>,
 ) -> Result<EngineConfig, String> {
     let Some(overrides) = overrides else { return Ok(config.clone()) };
-    let mut merged = serde_json::to_value(config).map_err(|e| e.to_string())?;
-    merge(&mut merged, overrides);
-    let config: EngineConfig =
-        serde_json::from_value(merged).map_err(|e| format!("given.engine: {e}"))?;
-    // The same rules `engine check` applies to a file (a transform on the wrong type, …).
-    let problems = crate::engine::check::semantic_problems(&config, "", "given.engine");
-    match problems.into_iter().next() {
-        Some(problem) => Err(problem.to_string()),
-        None => Ok(config),
-    }
-}
-
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(base), Value::Object(over)) => {
-            for (key, value) in over {
-                merge(base.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
-        (base, over) => *base = over.clone(),
-    }
+    super::overrides::apply(config, overrides)
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
 }
 
 fn apply_waivers(scenario: &Scenario, result: &mut ScenarioResult) {
@@ -352,7 +399,7 @@ async fn expectations(
         .map(duration::parse)
         .transpose()
         .map_err(plain)?;
-    let deadline = within.map(|w| harness.clock_now() + w);
+    let deadline = within.map(|w| harness.later(w)).transpose().map_err(plain)?;
     loop {
         let snap = snapshot(harness).await.map_err(plain)?;
         let world = World {
@@ -483,4 +530,71 @@ fn verbs(value: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load;
+
+    fn scenario(name: &str) -> LoadedScenario {
+        let text = format!("name: {name}\nsteps: []\n");
+        let file = format!("{name}.yaml");
+        let scenario = load::parse(&text, &file).expect("a valid scenario");
+        LoadedScenario { path: file.into(), scenario, text }
+    }
+
+    fn options() -> RunOptions {
+        let config = crate::scenario::overrides::default_config().expect("built-in config");
+        RunOptions::new(7, config.clone(), "engine.toml".into())
+    }
+
+    /// Passes every scenario except `boom`, which panics.
+    async fn run(fail_fast: bool) -> RunReport {
+        let scenarios = [scenario("boom"), scenario("fine")];
+        run_all_with(
+            &scenarios,
+            &options(),
+            1,
+            fail_fast,
+            |_| {},
+            |loaded, options| async move {
+                if loaded.scenario.name == "boom" {
+                    panic!("kaboom at step 3");
+                }
+                new_result(&loaded, &options)
+            },
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_scenario_that_panics_fails_in_every_report() {
+        let report = run(false).await;
+        assert_eq!((report.total, report.passed, report.failed, report.not_run), (2, 1, 1, 0));
+        assert!(!report.all_passed());
+        let boom = &report.scenarios[0];
+        assert_eq!(boom.status, Status::Failed);
+        let message = &boom.failure.as_ref().expect("a failure").message;
+        assert!(message.contains("panicked") && message.contains("kaboom at step 3"), "{message}");
+
+        let summary = crate::report::terminal::summary(&report);
+        assert!(summary.contains("1 passed, 1 failed"), "{summary}");
+        assert!(summary.contains("kaboom at step 3"), "{summary}");
+        assert!(!summary.contains("not run"), "{summary}");
+        let junit = crate::report::junit::render(&report);
+        assert!(junit.contains("tests=\"2\"") && junit.contains("failures=\"1\""), "{junit}");
+        assert!(junit.contains("kaboom at step 3"), "{junit}");
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!((json["failed"].as_u64(), json["passed"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(json["scenarios"][0]["status"], "failed");
+    }
+
+    #[tokio::test]
+    async fn only_fail_fast_leaves_scenarios_not_run() {
+        let report = run(true).await;
+        assert_eq!((report.total, report.failed, report.not_run), (1, 1, 1));
+        let summary = crate::report::terminal::summary(&report);
+        assert!(summary.contains("1 not run (--fail-fast)"), "{summary}");
+    }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
 use super::duration;
 use super::expect::TARGETS;
 use super::invariants::INVARIANTS;
@@ -27,8 +29,51 @@ struct Names<'a> {
     candidates: BTreeMap<&'a str, &'a str>,
 }
 
+/// The latest moment a scenario may name or let virtual time reach. The engine's store keeps
+/// four-digit years; this leaves a year for what is due after the last step (reminders,
+/// retries, expiries).
+pub(crate) fn latest_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Virtual time a step other than `advance` and `expect within` lets pass, at most.
+fn step_allowance() -> Duration {
+    Duration::minutes(super::harness::QUIET_WINDOW_MINUTES)
+}
+
+/// `clock + by`, refused when it passes [`latest_time`]; `what` names the field.
+fn later(clock: DateTime<Utc>, by: Duration, what: &str) -> Result<DateTime<Utc>, String> {
+    let latest = latest_time();
+    match clock.checked_add_signed(by) {
+        Some(at) if at < latest => Ok(at),
+        reached => Err(format!(
+            "{what}: virtual time would reach {}, past {latest}, the latest a scenario can reach",
+            reached.map(|t| t.to_rfc3339()).unwrap_or_else(|| "beyond the calendar".into())
+        )),
+    }
+}
+
+/// A time the scenario names, refused past [`latest_time`].
+fn in_range(at: DateTime<Utc>, what: &str) -> Result<(), String> {
+    let latest = latest_time();
+    if at >= latest {
+        return Err(format!(
+            "{what} {} is past {latest}, the latest time a scenario can name",
+            at.to_rfc3339()
+        ));
+    }
+    Ok(())
+}
+
 pub fn check(scenario: &Scenario) -> Result<(), Problem> {
     let names = check_given(scenario)?;
+    let mut clock = match &scenario.start {
+        Some(start) => {
+            in_range(start.value, "start:").map_err(|m| (start.referenced.line(), m))?;
+            start.value
+        }
+        None => crate::clock::ManualClock::scenario_epoch(),
+    };
     for (index, step) in scenario.steps.iter().enumerate() {
         let line = step.referenced.line();
         let number = index + 1;
@@ -36,13 +81,22 @@ pub fn check(scenario: &Scenario) -> Result<(), Problem> {
             Step::Greenhouse(action) => check_greenhouse(action, &names).map_err(|m| (line, m))?,
             Step::Iop(action) => check_iop(action, &names).map_err(|m| (line, m))?,
             Step::Advance(text) => {
-                duration::parse(text).map_err(|m| (line, format!("advance: {m}")))?;
+                let by = duration::parse(text).map_err(|m| (line, format!("advance: {m}")))?;
+                clock = later(clock, by, "advance").map_err(|m| (line, m))?;
             }
-            Step::Expect(targets) => check_expect(targets, number).map_err(|m| (line, m))?,
+            Step::Expect(targets) => {
+                check_expect(targets, number, &names).map_err(|m| (line, m))?;
+                if let Some(within) = targets.get("within").and_then(|w| w.as_str()) {
+                    let by = duration::parse(within)
+                        .map_err(|m| (line, format!("expect within: {m}")))?;
+                    clock = later(clock, by, "expect within").map_err(|m| (line, m))?;
+                }
+            }
             Step::Faults(faults) => check_faults(faults).map_err(|m| (line, m))?,
             Step::Webhook(webhook) => check_webhook(webhook).map_err(|m| (line, m))?,
             Step::Engine(_) => {}
         }
+        clock = later(clock, step_allowance(), "this step").map_err(|m| (line, m))?;
     }
     for waiver in &scenario.waive {
         let line = waiver.referenced.line();
@@ -64,7 +118,11 @@ pub fn check(scenario: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
-fn check_expect(targets: &BTreeMap<String, serde_json::Value>, step: usize) -> Result<(), String> {
+fn check_expect(
+    targets: &BTreeMap<String, serde_json::Value>,
+    step: usize,
+    names: &Names<'_>,
+) -> Result<(), String> {
     if targets.keys().all(|k| k == "within") {
         return Err("expect: name at least one target".into());
     }
@@ -84,6 +142,9 @@ fn check_expect(targets: &BTreeMap<String, serde_json::Value>, step: usize) -> R
             };
             for matcher in matchers {
                 check_matcher(target, matcher, step)?;
+                if let Some(who) = matcher.get("candidate").and_then(|c| c.as_str()) {
+                    candidate(names, who).map_err(|m| format!("expect {target}: {m}"))?;
+                }
             }
         }
     }
@@ -132,13 +193,13 @@ fn check_faults(faults: &FaultsStep) -> Result<(), String> {
     if let Some(value) = &faults.greenhouse {
         let faults =
             serde_json::from_value::<crate::mock::greenhouse::control::Faults>(value.clone())
-                .map_err(|e| format!("faults.greenhouse: {e}"))?;
+                .map_err(|e| super::load::plain_types(&format!("faults.greenhouse: {e}")))?;
         crate::mock::greenhouse::validate_faults(&faults)
             .map_err(|e| format!("faults.greenhouse: {e}"))?;
     }
     if let Some(value) = &faults.iop {
         let faults = serde_json::from_value::<crate::mock::iop::control::Faults>(value.clone())
-            .map_err(|e| format!("faults.iop: {e}"))?;
+            .map_err(|e| super::load::plain_types(&format!("faults.iop: {e}")))?;
         crate::mock::iop::validate_faults(&faults).map_err(|e| format!("faults.iop: {e}"))?;
     }
     Ok(())
@@ -159,6 +220,8 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
     let mut names =
         Names { users: BTreeSet::new(), jobs: BTreeMap::new(), candidates: BTreeMap::new() };
     for user in &scenario.given.users {
+        positive(user.value.id, &format!("user `{}`", user.value.name), "id")
+            .map_err(|m| (user.referenced.line(), m))?;
         if !names.users.insert(user.value.name.as_str()) {
             return Err((
                 user.referenced.line(),
@@ -168,6 +231,20 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
     }
     for job in &scenario.given.jobs {
         let line = job.referenced.line();
+        let what = format!("job `{}`", job.value.name);
+        positive(job.value.id, &what, "id").map_err(|m| (line, m))?;
+        for stage in &job.value.stages {
+            if let super::model::StageSpec::Full(full) = stage {
+                let what = format!("{what}, stage `{}`", full.name);
+                positive(full.id, &what, "id").map_err(|m| (line, m))?;
+                for interview in &full.interviews {
+                    if let super::model::InterviewSpec::Full(i) = interview {
+                        positive(i.id, &format!("{what}, interview `{}`", i.name), "id")
+                            .map_err(|m| (line, m))?;
+                    }
+                }
+            }
+        }
         let stages: Vec<&str> = job.value.stages.iter().map(|s| s.name()).collect();
         if stages.is_empty() {
             return Err((line, format!("job `{}` has no stages", job.value.name)));
@@ -199,6 +276,9 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
     for candidate in &scenario.given.candidates {
         let line = candidate.referenced.line();
         let c = &candidate.value;
+        let what = format!("candidate `{}`", c.name);
+        positive(c.id, &what, "id").map_err(|m| (line, m))?;
+        positive(c.application_id, &what, "application_id").map_err(|m| (line, m))?;
         let Some(stages) = names.jobs.get(c.applies_to.as_str()) else {
             return Err((
                 line,
@@ -264,6 +344,8 @@ fn check_custom_fields(scenario: &Scenario) -> Result<(), Problem> {
     let given = &scenario.given;
     let definitions = super::world::custom_field_seeds(given);
     for (index, field) in given.custom_fields.iter().enumerate() {
+        positive(field.value.id, &format!("given.custom_fields `{}`", field.value.key), "id")
+            .map_err(|m| (field.referenced.line(), m))?;
         // Checked together with the earlier ones, so a key declared twice is caught here.
         gh::check_custom_field_definitions(&definitions[..=index]).map_err(|message| {
             (field.referenced.line(), format!("given.custom_fields: {message}"))
@@ -287,12 +369,23 @@ fn check_custom_fields(scenario: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
+/// Greenhouse ids are positive.
+fn positive(id: Option<i64>, what: &str, field: &str) -> Result<(), String> {
+    match id {
+        Some(id) if id < 1 => {
+            Err(format!("{what}: `{field}` must be a positive whole number, not {id}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn candidate<'a>(names: &'a Names<'_>, name: &str) -> Result<&'a str, String> {
-    names
-        .candidates
-        .get(name)
-        .copied()
-        .ok_or_else(|| format!("unknown candidate `{name}` (not in given.candidates)"))
+    names.candidates.get(name).copied().ok_or_else(|| {
+        let hint = crate::engine::check::closest(name, names.candidates.keys().copied())
+            .map(|best| format!("; did you mean `{best}`?"))
+            .unwrap_or_default();
+        format!("unknown candidate `{name}` (not in given.candidates){hint}")
+    })
 }
 
 fn one_verb<'a>(
@@ -406,6 +499,16 @@ fn check_iop(step: &IopStep, names: &Names<'_>) -> Result<(), String> {
     }
     if let Some(text) = &step.duration {
         duration::parse(text).map_err(|m| format!("duration: {m}"))?;
+    }
+    if let Some(at) = step.at {
+        in_range(at, &format!("iop {verb}: `at`"))?;
+    }
+    if let Some(on) = step.on {
+        in_range(on.and_time(chrono::NaiveTime::MIN).and_utc(), &format!("iop {verb}: `on`"))?;
+    }
+    for slot in &step.slots {
+        in_range(slot.start, &format!("iop {verb}: slot `start`"))?;
+        in_range(slot.end, &format!("iop {verb}: slot `end`"))?;
     }
     for who in step.interviewers.iter().chain(step.interviewer.iter()) {
         if !names.users.contains(who.as_str()) {

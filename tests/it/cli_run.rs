@@ -11,7 +11,7 @@ fn bundled_scenarios_pass_and_json_report_says_so() {
     let run = rehearsal(&["run", "scenarios/", "--seed", "42", "--format", "json"]);
     assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("stdout is the JSON report");
-    assert_eq!(report["seed"], 42);
+    assert_eq!(report["seed"], "42", "seeds are strings in JSON");
     assert_eq!(report["failed"], 0);
     assert_eq!(
         report["total"].as_u64(),
@@ -117,7 +117,7 @@ fn a_wrong_expectation_fails_with_exit_1_and_a_diff() {
     let run = rehearsal(&["run", &file.display().to_string(), "--seed", "1", "--format", "junit"]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("<failure"), "{}", run.stdout);
-    assert!(run.stdout.contains("seed: "), "{}", run.stdout);
+    assert!(run.stdout.contains("--seed 1"), "{}", run.stdout);
 }
 
 const SPARSE: &str = "steps:

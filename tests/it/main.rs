@@ -1,6 +1,7 @@
 //! Integration tests: one binary, helpers shared.
 
 mod cli_bad_input;
+mod cli_findings;
 mod cli_load;
 mod cli_run;
 mod convergence;

@@ -30,7 +30,7 @@ fn run_file(file: &str, seed: u64, keep_journals: bool) -> ScenarioResult {
 
 fn assert_passes(file: &str, seed: u64) {
     let result = run_file(file, seed, false);
-    assert_eq!(result.status, Status::Passed, "{file} failed:\n{}", result.failure_text());
+    assert_eq!(result.status, Status::Passed, "{file} failed:\n{}", result.failure_text(seed));
 }
 
 macro_rules! library {
@@ -96,6 +96,7 @@ library! {
     late_feedback_after_hire => "late-feedback-after-hire",
     late_feedback_after_stage_move => "late-feedback-after-stage-move",
     no_show_reject_policy => "no-show-reject-policy",
+    panel_feedback => "panel-feedback",
     note_write_times_out => "note-write-times-out",
     read_lag_past_its_bound => "read-lag-past-its-bound",
     reconcile_misses_stage_reentry => "reconcile-misses-stage-reentry",
@@ -142,7 +143,7 @@ fn a_seed_replays_a_faulty_run_exactly() {
     const FILE: &str = "scenarios/reordered-iop-webhooks.yaml";
     let first = run_file(FILE, 7, true);
     let second = run_file(FILE, 7, true);
-    assert_eq!(first.status, Status::Passed, "{}", first.failure_text());
+    assert_eq!(first.status, Status::Passed, "{}", first.failure_text(7));
     assert!(!first.journal.is_empty(), "keep_journals must keep the journals");
 
     let first_json = serde_json::to_string(&first.journal).unwrap();
@@ -150,14 +151,14 @@ fn a_seed_replays_a_faulty_run_exactly() {
     assert!(first_json == second_json, "two runs with seed 7 journalled different traffic");
 
     let other = run_file(FILE, 8, true);
-    assert_eq!(other.status, Status::Passed, "seed 8:\n{}", other.failure_text());
+    assert_eq!(other.status, Status::Passed, "seed 8:\n{}", other.failure_text(8));
 }
 
 #[test]
 fn a_faulty_scenario_uses_its_faults() {
     // Guards the determinism test above against a scenario that silently stopped injecting.
     let result = run_file("scenarios/greenhouse-429-storm.yaml", SEED, true);
-    assert_eq!(result.status, Status::Passed, "{}", result.failure_text());
+    assert_eq!(result.status, Status::Passed, "{}", result.failure_text(SEED));
     let injected = result
         .journal
         .iter()
