@@ -216,6 +216,8 @@ pub struct FullInterview {
     pub name: String,
     #[serde(default)]
     pub id: Option<i64>,
+    // TODO(correctness): any u32 is accepted; an interview of months is refused only at run
+    // time, by the engine, as an unopened request rather than a validation error.
     #[serde(default)]
     pub duration_minutes: Option<u32>,
     /// Names of `given.users`.
