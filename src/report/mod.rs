@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::scenario::expect::Mismatch;
 
-/// Version of the JSON report's shape; bumped only on incompatible changes.
-pub const REPORT_FORMAT: u32 = 1;
+/// Version of the JSON report's shape; bumped only on incompatible changes. 2: both `seed`
+/// fields are strings of digits (they were numbers, which readers keeping doubles rounded).
+pub const REPORT_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {

@@ -207,6 +207,7 @@ fn reports_print_the_run_seed_and_json_keeps_seeds_exact() {
     let mixed = rehearsal(&["run", &file, "--seed", seed, "--format", "json"]);
     let report: Value = serde_json::from_str(&mixed.stdout).unwrap();
     assert_eq!(report["seed"], Value::String(seed.to_owned()));
+    assert_eq!(report["format"], 2, "seeds as strings changed the report's shape");
     let scenario_seed = report["scenarios"][0]["seed"].as_str().expect("scenario seed is a string");
     assert!(scenario_seed.parse::<u64>().is_ok(), "{scenario_seed}");
     assert!(
