@@ -180,6 +180,32 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).map(|before| before.matches('\n').count() + 1).unwrap_or(1)
 }
 
+/// Where the problems of one config file go, each with the line of its field when it can be
+/// found.
+pub(crate) struct Sink<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: &'a str,
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl Sink<'_> {
+    pub(crate) fn push(
+        &mut self,
+        table: &str,
+        key: &str,
+        message: String,
+        suggestion: Option<String>,
+    ) {
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line: key_line(self.text, table, key),
+            field: format!("{table}.{key}"),
+            message,
+            suggestion,
+        });
+    }
+}
+
 /// The line of `key` inside table `table` (`triggers[2]` for the third `[[triggers]]`).
 pub(crate) fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
     let mut current = String::new();

@@ -5,28 +5,9 @@
 
 use serde_json::Value;
 
-use super::check::{Problem, closest, key_line};
+use super::check::{Problem, Sink, closest, key_line};
 use super::config::{EngineConfig, FieldSource, FieldTarget};
 use super::field_types::{FieldType, Transform};
-
-/// Where problems of one config file go, with the line of the field when it can be found.
-struct Sink<'a> {
-    text: &'a str,
-    file: &'a str,
-    problems: Vec<Problem>,
-}
-
-impl Sink<'_> {
-    fn push(&mut self, table: &str, key: &str, message: String, suggestion: Option<String>) {
-        self.problems.push(Problem {
-            file: self.file.to_owned(),
-            line: key_line(self.text, table, key),
-            field: format!("{table}.{key}"),
-            message,
-            suggestion,
-        });
-    }
-}
 
 /// Every problem of `[mapping]` that needs no outside world.
 pub(crate) fn mapping_problems(config: &EngineConfig, text: &str, file: &str) -> Vec<Problem> {

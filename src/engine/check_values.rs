@@ -4,7 +4,7 @@
 //! have, an e-mail type Greenhouse does not use. `engine serve` refuses the same file at start
 //! with the same words (both go through [`super::check::semantic_problems`]).
 
-use super::check::{Problem, closest, key_line};
+use super::check::{Problem, Sink, closest};
 use super::config::EngineConfig;
 
 /// The longest any `*_secs` setting may be: ten years. Past that a delay means "never", and
@@ -14,23 +14,7 @@ pub(crate) const MAX_SECS: u64 = 10 * 365 * 86_400;
 /// The e-mail types Greenhouse gives candidates' addresses (and the IOP keeps).
 pub(crate) const EMAIL_TYPES: &[&str] = &["personal", "work", "other"];
 
-struct Sink<'a> {
-    text: &'a str,
-    file: &'a str,
-    problems: Vec<Problem>,
-}
-
 impl Sink<'_> {
-    fn push(&mut self, table: &str, key: &str, message: String, suggestion: Option<String>) {
-        self.problems.push(Problem {
-            file: self.file.to_owned(),
-            line: key_line(self.text, table, key),
-            field: format!("{table}.{key}"),
-            message,
-            suggestion,
-        });
-    }
-
     fn at_most_ten_years(&mut self, table: &str, key: &str, value: u64) {
         if value > MAX_SECS {
             let message = format!("{value} s is more than ten years ({MAX_SECS} s)");

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -73,6 +74,18 @@ impl SqliteStore {
             .map_err(err)?;
         let writer = Writer::start(path, BUSY_TIMEOUT)?;
         Ok(Self { writer, reader })
+    }
+}
+
+impl SqliteStore {
+    /// Runs one statement with owned parameters on the writing connection, prepared once and
+    /// kept for the next call.
+    async fn write_one(&self, sql: &'static str, values: Vec<Value>) -> Result<(), StoreError> {
+        self.writer
+            .run(move |connection| {
+                connection.prepare_cached(sql)?.execute(params_from_iter(values)).map(drop)
+            })
+            .await
     }
 }
 
@@ -223,16 +236,8 @@ impl Store for SqliteStore {
     }
 
     async fn complete(&self, id: i64) -> Result<(), StoreError> {
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?1",
-                    )?
-                    .execute([id])
-                    .map(drop)
-            })
-            .await
+        let sql = "UPDATE inbox SET status = 'done', attempts = attempts + 1 WHERE id = ?1";
+        self.write_one(sql, vec![id.into()]).await
     }
 
     async fn retry_later(
@@ -242,17 +247,13 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
-        let (at, error) = (stamp(at), error.to_owned());
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "UPDATE inbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
-                    )?
-                    .execute(params![attempts, at, error, id])
-                    .map(drop)
-            })
-            .await
+        let sql =
+            "UPDATE inbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4";
+        self.write_one(
+            sql,
+            vec![attempts.into(), stamp(at).into(), error.to_owned().into(), id.into()],
+        )
+        .await
     }
 
     async fn dead_letter(
@@ -318,28 +319,20 @@ impl Store for SqliteStore {
         link: &RequestLink,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (link, now) = (link.clone(), stamp(now));
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, stay_id, status, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (request_id) DO UPDATE SET status = excluded.status",
-                    )?
-                    .execute(params![
-                        link.request_id,
-                        link.application_id,
-                        link.candidate_id,
-                        link.stage_id,
-                        link.stage_name,
-                        link.stay_id,
-                        link.status,
-                        now
-                    ])
-                    .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO request_links (request_id, application_id, candidate_id, stage_id, stage_name, stay_id, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (request_id) DO UPDATE SET status = excluded.status";
+        let values = vec![
+            link.request_id.clone().into(),
+            link.application_id.into(),
+            link.candidate_id.into(),
+            link.stage_id.into(),
+            link.stage_name.clone().into(),
+            link.stay_id.into(),
+            link.status.clone().into(),
+            stamp(now).into(),
+        ];
+        self.write_one(sql, values).await
     }
 
     async fn interview_link(
@@ -367,23 +360,15 @@ impl Store for SqliteStore {
     }
 
     async fn put_interview_link(&self, link: &InterviewLink) -> Result<(), StoreError> {
-        let link = link.clone();
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO interview_links (iop_interview_id, gh_interview_id, application_id, status) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (iop_interview_id) DO UPDATE SET gh_interview_id = excluded.gh_interview_id, status = excluded.status",
-                    )?
-                    .execute(params![
-                        link.iop_interview_id,
-                        link.gh_interview_id,
-                        link.application_id,
-                        link.status
-                    ])
-                    .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO interview_links (iop_interview_id, gh_interview_id, application_id, status) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (iop_interview_id) DO UPDATE SET gh_interview_id = excluded.gh_interview_id, status = excluded.status";
+        let values = vec![
+            link.iop_interview_id.clone().into(),
+            link.gh_interview_id.into(),
+            link.application_id.into(),
+            link.status.clone().into(),
+        ];
+        self.write_one(sql, values).await
     }
 
     async fn feedback_link(&self, feedback_id: &str) -> Result<Option<FeedbackLink>, StoreError> {
@@ -401,18 +386,15 @@ impl Store for SqliteStore {
     }
 
     async fn put_feedback_link(&self, link: &FeedbackLink) -> Result<(), StoreError> {
-        let link = link.clone();
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO feedback_links (feedback_id, gh_kind, gh_id, version) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (feedback_id) DO UPDATE SET version = excluded.version",
-                    )?
-                    .execute(params![link.feedback_id, link.gh_kind, link.gh_id, link.version])
-                    .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO feedback_links (feedback_id, gh_kind, gh_id, version) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (feedback_id) DO UPDATE SET version = excluded.version";
+        let values = vec![
+            link.feedback_id.clone().into(),
+            link.gh_kind.clone().into(),
+            link.gh_id.into(),
+            link.version.into(),
+        ];
+        self.write_one(sql, values).await
     }
 
     async fn audit(
@@ -422,17 +404,14 @@ impl Store for SqliteStore {
         action: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let (at, action, detail) = (stamp(at), action.to_owned(), detail.to_owned());
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO audit (at, inbox_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![at, inbox_id, action, detail])
-                    .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO audit (at, inbox_id, action, detail) VALUES (?1, ?2, ?3, ?4)";
+        let values = vec![
+            stamp(at).into(),
+            inbox_id.into(),
+            action.to_owned().into(),
+            detail.to_owned().into(),
+        ];
+        self.write_one(sql, values).await
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
@@ -522,18 +501,9 @@ impl Store for SqliteStore {
     }
 
     async fn put_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let (key, value) = (key.to_owned(), value.to_owned());
-        self.writer
-            .run(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO engine_state (key, value) VALUES (?1, ?2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    )?
-                    .execute(params![key, value])
-                    .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO engine_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        self.write_one(sql, vec![key.to_owned().into(), value.to_owned().into()]).await
     }
 
     async fn audit_trail(&self) -> Result<Vec<AuditEntry>, StoreError> {
