@@ -184,8 +184,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Ends this leg on `error`: a spent rate-limit window pauses the sweep until it resets;
-    /// any other failure keeps its place until the next interval and is returned.
+    /// Ends this leg on `error`: a spent rate-limit window, or an answer saying when to come
+    /// back (`Retry-After`), pauses the sweep until then; any other failure keeps its place
+    /// until the next interval and is returned.
     async fn pause(
         &self,
         mut progress: Progress,
@@ -193,7 +194,15 @@ impl Engine {
         mut report: ReconcileReport,
     ) -> Result<ReconcileReport, HandlerError> {
         let now = self.clock.now();
-        if let HandlerError::RateLimited { retry_after, .. } = &error {
+        let wait = match &error {
+            HandlerError::RateLimited { retry_after, .. } => Some(*retry_after),
+            // Greenhouse said how long to wait (a 429 with Retry-After: another integration
+            // spent the window, or a restarted engine did not know what it had left): the sweep
+            // waits that long, not a whole interval.
+            HandlerError::Transient { retry_after: Some(retry_after), .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(retry_after) = &wait {
             let wait = chrono::Duration::from_std(*retry_after)
                 .unwrap_or_else(|_| chrono::Duration::seconds(1));
             progress.resume_at = now + wait;

@@ -186,10 +186,12 @@ impl HarvestClient {
         let now = self.clock.now();
         self.budget.reserve(now).map_err(|resets_at| {
             self.count(|s| s.rate_limit_waits += 1);
-            let wait = u64::try_from((resets_at - now).num_seconds()).unwrap_or(1).max(1);
+            // To the millisecond: whole seconds rounded down woke the engine before the reset,
+            // only to be told to wait again.
+            let wait = u64::try_from((resets_at - now).num_milliseconds()).unwrap_or(1).max(1);
             ApiError::RateLimited {
                 reason: "Greenhouse rate-limit window spent; waiting for it to reset".into(),
-                retry_after: Duration::from_secs(wait),
+                retry_after: Duration::from_millis(wait),
             }
         })
     }

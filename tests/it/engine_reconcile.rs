@@ -1,6 +1,7 @@
 //! Reconciliation catches what a dropped webhook would have done.
 
 use http::Method;
+use rehearsal::clock::Clock;
 use serde_json::json;
 
 use crate::engine_world::{GH_URL, IOP_URL, InProcess, control, open_requests, seed, seed_world};
@@ -116,4 +117,34 @@ async fn a_paused_sweep_resumes_after_a_restart_where_it_stopped() {
     }
     assert_eq!(converged, count, "every application converged once over the legs");
     assert_eq!(engine.next_due().await.unwrap(), None, "the sweep is complete");
+}
+
+/// A 429 from Greenhouse itself (another integration spent the account's window, or the engine
+/// restarted without knowing what the last window had left) pauses the sweep until Retry-After,
+/// as a window the engine saw spent does; it is not a failure that stops the sweep for a whole
+/// `reconcile.interval_secs`.
+#[tokio::test]
+async fn a_429_pauses_the_sweep_for_its_retry_after_only() {
+    let world = InProcess::start().await;
+    let seeded = seed_world(&world.http, GH_URL, &seed(3, "Onsite")).await;
+    let fault =
+        json!({"api": [{"path_prefix": "/v3/applications", "kind": "status_429", "times": 1}]});
+    control(&world.http, Method::PUT, &format!("{GH_URL}/_rehearsal/faults"), Some(&fault)).await;
+
+    let now = world.clock.now();
+    let first = world.engine.reconcile().await.expect("a 429 pauses the sweep, it does not fail");
+    let resume_at = first.paused_until.expect("the sweep waits for Retry-After");
+    assert!(
+        resume_at > now && resume_at <= now + chrono::Duration::seconds(30),
+        "within one 30 s window, not a whole interval: {resume_at} after {now}"
+    );
+    assert_eq!(world.engine.next_due().await.unwrap(), Some(resume_at));
+
+    world.clock.advance_to(resume_at);
+    let leg = world.engine.reconcile().await.unwrap();
+    assert_eq!((leg.applications, leg.paused_until), (3, None), "{leg:?}");
+    let open = open_requests(&world.http, IOP_URL).await;
+    for key in ["c0", "c1", "c2"] {
+        assert_eq!(open.get(&seeded.candidates[key].applications[0]), Some(&1), "{key}");
+    }
 }

@@ -66,3 +66,45 @@ async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
     assert!(logged.iter().all(|l| !l.contains('\u{1b}')), "colour codes in {logged:?}");
     assert!(logged.iter().any(|l| l.contains("shutting down")), "{logged:?}");
 }
+
+/// A SIGTERM that arrives right after the engine printed its address, before any of its tasks
+/// had a chance to run, still stops it gracefully (exit 0, "shutting down" logged) instead of
+/// killing it: the handlers are installed before the address is printed.
+#[tokio::test]
+async fn sigterm_right_after_start_is_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let sqlite = dir.path().join("engine.db").display().to_string();
+    let config = dir.path().join("engine.toml");
+    std::fs::write(&config, config_text(&closed, &closed, &sqlite, "LT_")).unwrap();
+
+    for _ in 0..5 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+            .args(["engine", "serve", "--config"])
+            .arg(&config)
+            .envs(env_for("LT_"))
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(60), stdout.read_line(&mut first));
+        read.await.expect("serve printed its line").unwrap();
+        let pid = child.id().unwrap().to_string();
+        assert!(
+            std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success()
+        );
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+        let exited = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+        let status = exited.expect("serve stopped on SIGTERM").unwrap();
+        assert!(status.success(), "{status:?}, stderr: {stderr}");
+        assert!(stderr.contains("shutting down"), "{stderr}");
+    }
+}

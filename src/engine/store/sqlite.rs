@@ -49,6 +49,14 @@ fn err(e: sqlx::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        // Every failure here names the file: "unable to open database file" alone does not
+        // say which one.
+        Self::open_at(path)
+            .await
+            .map_err(|StoreError(message)| StoreError(format!("{}: {message}", path.display())))
+    }
+
+    async fn open_at(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(err)?
             .busy_timeout(BUSY_TIMEOUT);
@@ -651,6 +659,19 @@ mod tests {
         // A dropped event stays known, so its redelivery is a duplicate.
         let again = store.enqueue(Source::Greenhouse, "e2", "hire_candidate", "{}", later).await;
         assert_eq!(again.unwrap(), Enqueued::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_open_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-folder").join("engine.db");
+        let error = SqliteStore::open(&missing).await.err().expect("no folder, no store");
+        assert!(error.to_string().contains(&missing.display().to_string()), "{error}");
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, [0x5a_u8; 8192]).unwrap();
+        let error = SqliteStore::open(&garbage).await.err().expect("not a database");
+        assert!(error.to_string().contains(&garbage.display().to_string()), "{error}");
     }
 
     #[tokio::test]
