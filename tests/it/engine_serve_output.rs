@@ -11,8 +11,9 @@ use tokio::process::Command;
 
 use crate::engine_world::{config_text, env_for};
 
-#[tokio::test]
-async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
+/// `rehearsal engine serve` on a config whose Greenhouse and IOP addresses answer nothing, with
+/// no `RUST_LOG`, its output piped; the tempdir holds its config and store.
+fn spawn_serve(env_prefix: &str) -> (tempfile::TempDir, tokio::process::Child) {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens here: the first sweep fails, which the engine logs.
     let closed = {
@@ -21,18 +22,23 @@ async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
     };
     let sqlite = dir.path().join("engine.db").display().to_string();
     let config = dir.path().join("engine.toml");
-    std::fs::write(&config, config_text(&closed, &closed, &sqlite, "LG_")).unwrap();
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+    std::fs::write(&config, config_text(&closed, &closed, &sqlite, env_prefix)).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
         .args(["engine", "serve", "--config"])
         .arg(&config)
-        .envs(env_for("LG_"))
+        .envs(env_for(env_prefix))
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    (dir, child)
+}
+
+#[tokio::test]
+async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
+    let (_dir, mut child) = spawn_serve("LG_");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
 
@@ -72,26 +78,8 @@ async fn serve_logs_info_to_stderr_and_keeps_stdout_to_its_json_line() {
 /// killing it: the handlers are installed before the address is printed.
 #[tokio::test]
 async fn sigterm_right_after_start_is_a_graceful_stop() {
-    let dir = tempfile::tempdir().unwrap();
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
-    let sqlite = dir.path().join("engine.db").display().to_string();
-    let config = dir.path().join("engine.toml");
-    std::fs::write(&config, config_text(&closed, &closed, &sqlite, "LT_")).unwrap();
-
     for _ in 0..5 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
-            .args(["engine", "serve", "--config"])
-            .arg(&config)
-            .envs(env_for("LT_"))
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+        let (_dir, mut child) = spawn_serve("LT_");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         let read = tokio::time::timeout(Duration::from_secs(60), stdout.read_line(&mut first));
