@@ -86,6 +86,29 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Ends dead letter `id` in one transaction: `update` changes its inbox row (given that
+    /// row's id) and the dead letter goes. False when there is no such dead letter.
+    async fn settle_dead_letter<F>(&self, id: i64, update: F) -> Result<bool, StoreError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> rusqlite::Result<usize> + Send + 'static,
+    {
+        self.writer
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let inbox_id: Option<i64> = tx
+                    .query_row("SELECT inbox_id FROM dead_letters WHERE id = ?1", [id], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                let Some(inbox_id) = inbox_id else { return Ok(false) };
+                update(&tx, inbox_id)?;
+                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [id])?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await
+    }
+
     /// Runs one statement with owned parameters on the writing connection, prepared once and
     /// kept for the next call.
     async fn write_one(&self, sql: &'static str, values: Vec<Value>) -> Result<(), StoreError> {
@@ -445,49 +468,27 @@ impl Store for SqliteStore {
 
     async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let now = stamp(now);
-        self.writer
-            .run(move |connection| {
-                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let inbox_id: Option<i64> = tx
-                    .query_row("SELECT inbox_id FROM dead_letters WHERE id = ?1", [id], |row| {
-                        row.get(0)
-                    })
-                    .optional()?;
-                let Some(inbox_id) = inbox_id else { return Ok(false) };
-                tx.execute(
-                    "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?1, last_error = NULL
-                     WHERE id = ?2",
-                    params![now, inbox_id],
-                )?;
-                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [id])?;
-                tx.commit()?;
-                Ok(true)
-            })
-            .await
+        self.settle_dead_letter(id, move |tx, inbox_id| {
+            tx.execute(
+                "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?1, last_error = NULL
+                 WHERE id = ?2",
+                params![now, inbox_id],
+            )
+        })
+        .await
     }
 
     async fn drop_dead_letter(&self, id: i64) -> Result<bool, StoreError> {
-        self.writer
-            .run(move |connection| {
-                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let inbox_id: Option<i64> = tx
-                    .query_row("SELECT inbox_id FROM dead_letters WHERE id = ?1", [id], |row| {
-                        row.get(0)
-                    })
-                    .optional()?;
-                let Some(inbox_id) = inbox_id else { return Ok(false) };
-                // The inbox row stays, marked `dropped`, so a redelivery of the same event id
-                // is still recognised as a duplicate; its payload is cleared because nobody
-                // will read it again.
-                tx.execute(
-                    "UPDATE inbox SET status = 'dropped', payload = '' WHERE id = ?1",
-                    [inbox_id],
-                )?;
-                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [id])?;
-                tx.commit()?;
-                Ok(true)
-            })
-            .await
+        self.settle_dead_letter(id, |tx, inbox_id| {
+            // The inbox row stays, marked `dropped`, so a redelivery of the same event id is
+            // still recognised as a duplicate; its payload is cleared because nobody will read
+            // it again.
+            tx.execute(
+                "UPDATE inbox SET status = 'dropped', payload = '' WHERE id = ?1",
+                [inbox_id],
+            )
+        })
+        .await
     }
 
     async fn open_request_links(&self) -> Result<Vec<RequestLink>, StoreError> {
