@@ -273,12 +273,25 @@ fn check_given(scenario: &Scenario) -> Result<Names<'_>, Problem> {
             return Err((line, format!("job `{}` is defined twice", job.value.name)));
         }
     }
+    // Ids given by hand, per kind (Greenhouse numbers candidates and applications apart).
+    let mut candidate_ids: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut application_ids: BTreeMap<i64, &str> = BTreeMap::new();
     for candidate in &scenario.given.candidates {
         let line = candidate.referenced.line();
         let c = &candidate.value;
         let what = format!("candidate `{}`", c.name);
         positive(c.id, &what, "id").map_err(|m| (line, m))?;
         positive(c.application_id, &what, "application_id").map_err(|m| (line, m))?;
+        for (field, id, taken) in [
+            ("id", c.id, &mut candidate_ids),
+            ("application_id", c.application_id, &mut application_ids),
+        ] {
+            if let Some(id) = id
+                && let Some(owner) = taken.insert(id, c.name.as_str())
+            {
+                return Err((line, format!("{what}: `{field}` {id} is already `{owner}`'s")));
+            }
+        }
         let Some(stages) = names.jobs.get(c.applies_to.as_str()) else {
             return Err((
                 line,

@@ -253,3 +253,28 @@ fn an_empty_shard_of_a_valid_library_is_not_an_error() {
     let run = rehearsal(&["run", &empty.path().display().to_string(), "--shard", "2/3"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+/// Two candidates with one id (or two applications with one id) were seeded until the mock
+/// refused the second, a run failure (exit 1); validation now names both (exit 2). A candidate
+/// and an application may share a number: Greenhouse counts them apart.
+#[test]
+fn two_records_of_one_kind_with_one_id_are_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = "name: t\ngiven:\n  jobs: [{ name: J, stages: [A, B] }]\n  candidates:\n    - { name: Ana Ruiz, applies_to: J, id: 5, application_id: 6 }\n    - { name: Bob Lee, applies_to: J, id: 6, application_id: 5 }\n";
+    let steps = "steps:\n  - greenhouse: { move: Ana Ruiz, to: B }\n";
+    let fine = write(dir.path(), "fine.yaml", &format!("{world}{steps}")).display().to_string();
+    assert_eq!(rehearsal(&["validate", &fine]).code, 0, "ids shared across kinds are fine");
+
+    let third = "    - { name: Cy Ode, applies_to: J, id: 5, application_id: 7 }\n";
+    let file = write(dir.path(), "ids.yaml", &format!("{world}{third}{steps}"));
+    let file = file.display().to_string();
+    refused(&file, &[&format!("{file}:7: candidate `Cy Ode`: `id` 5 is already `Ana Ruiz`'s")]);
+
+    let third = "    - { name: Cy Ode, applies_to: J, application_id: 6 }\n";
+    let file = write(dir.path(), "apps.yaml", &format!("{world}{third}{steps}"));
+    let file = file.display().to_string();
+    refused(
+        &file,
+        &[&format!("{file}:7: candidate `Cy Ode`: `application_id` 6 is already `Ana Ruiz`'s")],
+    );
+}
