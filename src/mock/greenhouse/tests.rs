@@ -636,6 +636,17 @@ async fn deliveries_give_up_after_seven_attempts() {
     assert_eq!(control(&rig.router, "GET", "status", Value::Null).await.body["pending"], 0);
 }
 
+/// The seeded world's ids an interview write needs: Ada's application, the Pairing interview of
+/// her Technical Interview stage, and Ivan as interviewer.
+fn ada_pairing_ivan(seeded: &Value) -> (i64, i64, i64) {
+    let id = |value: &Value| value.as_i64().expect("a seeded id");
+    (
+        id(&seeded["candidates"]["ada"]["applications"][0]),
+        id(&seeded["jobs"]["eng"]["stages"]["Technical Interview"]["interviews"]["Pairing"]),
+        id(&seeded["users"]["ivan"]),
+    )
+}
+
 /// All-day interviews end on an exclusive date (reference: v1-and-webhooks §2.5, the one-day
 /// example runs `2017-08-22` → `2017-08-23`), so an end on the start day is as empty as a
 /// timed interview ending at its start, and refused the same way.
@@ -644,11 +655,7 @@ async fn all_day_interviews_must_end_after_the_day_they_start() {
     let rig = rig();
     let seeded = seed_world(&rig.router).await;
     let token = token(&rig.router).await;
-    let app_id = seeded["candidates"]["ada"]["applications"][0].as_i64().unwrap();
-    let pairing = seeded["jobs"]["eng"]["stages"]["Technical Interview"]["interviews"]["Pairing"]
-        .as_i64()
-        .unwrap();
-    let ivan = seeded["users"]["ivan"].as_i64().unwrap();
+    let (app_id, pairing, ivan) = ada_pairing_ivan(&seeded);
     let body = |event: &str, end_on: &str| {
         json!({
             "application_id": app_id,
@@ -678,11 +685,7 @@ async fn interviews_create_reject_duplicates_and_delete() {
     let received = receiver(&rig, Arc::new(AtomicU16::new(200)));
     point_webhooks(&rig.router).await;
     let token = token(&rig.router).await;
-    let app_id = seeded["candidates"]["ada"]["applications"][0].as_i64().unwrap();
-    let pairing = seeded["jobs"]["eng"]["stages"]["Technical Interview"]["interviews"]["Pairing"]
-        .as_i64()
-        .unwrap();
-    let ivan = seeded["users"]["ivan"].as_i64().unwrap();
+    let (app_id, pairing, ivan) = ada_pairing_ivan(&seeded);
     let body = json!({
         "application_id": app_id,
         "job_interview_id": pairing,
