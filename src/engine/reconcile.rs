@@ -102,17 +102,11 @@ impl Engine {
             Err(error) => return self.pause(progress, error, report).await,
         };
         if progress.phase == Phase::Updated {
-            let pending: Vec<i64> = after(&listed, progress.after).collect();
-            for id in pending {
-                if stop.load(Ordering::SeqCst) {
-                    return self.interrupted(progress, report).await;
-                }
-                if let Err(error) = self.converge(id, &mut report).await {
-                    return self.pause(progress, error, report).await;
-                }
-                report.applications += 1;
-                progress.after = Some(id);
-                self.save_progress(&progress).await?;
+            let pending = after(&listed, progress.after).collect();
+            let count = |report: &mut ReconcileReport| report.applications += 1;
+            let ended = self.converge_each(pending, &mut progress, &mut report, stop, count);
+            if let Some(end) = ended.await {
+                return end;
             }
             progress.phase = Phase::OpenRequests;
             progress.after = None;
@@ -126,16 +120,12 @@ impl Engine {
             .map(|link| link.application_id)
             .filter(|id| !listed.contains(id))
             .collect();
-        for id in after(&open, progress.after).collect::<Vec<_>>() {
-            if stop.load(Ordering::SeqCst) {
-                return self.interrupted(progress, report).await;
-            }
-            if let Err(error) = self.converge(id, &mut report).await {
-                return self.pause(progress, error, report).await;
-            }
-            report.open_requests += 1;
-            progress.after = Some(id);
-            self.save_progress(&progress).await?;
+        let pending = after(&open, progress.after).collect();
+        let count = |report: &mut ReconcileReport| report.open_requests += 1;
+        if let Some(end) =
+            self.converge_each(pending, &mut progress, &mut report, stop, count).await
+        {
+            return end;
         }
 
         self.store.put_value(WATERMARK_KEY, &progress.started.to_rfc3339()).await?;
@@ -148,6 +138,33 @@ impl Engine {
             "reconciliation sweep done"
         );
         Ok(report)
+    }
+
+    /// Converges `ids` in order, keeping the sweep's place after each one. `Some` ends the leg
+    /// (a shutdown, a pause or a failure) with what [`Engine::reconcile`] returns; `None` when
+    /// every one was converged.
+    async fn converge_each(
+        &self,
+        ids: Vec<i64>,
+        progress: &mut Progress,
+        report: &mut ReconcileReport,
+        stop: &AtomicBool,
+        count: fn(&mut ReconcileReport),
+    ) -> Option<Result<ReconcileReport, HandlerError>> {
+        for id in ids {
+            if stop.load(Ordering::SeqCst) {
+                return Some(self.interrupted(progress.clone(), std::mem::take(report)).await);
+            }
+            if let Err(error) = self.converge(id, report).await {
+                return Some(self.pause(progress.clone(), error, std::mem::take(report)).await);
+            }
+            count(report);
+            progress.after = Some(id);
+            if let Err(error) = self.save_progress(progress).await {
+                return Some(Err(error));
+            }
+        }
+        None
     }
 
     /// When the sweep in progress goes on, if one is.
