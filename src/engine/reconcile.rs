@@ -97,6 +97,8 @@ impl Engine {
         };
         let mut report = ReconcileReport::default();
 
+        // TODO(perf): every leg lists the whole window again (a page per 100 applications, from
+        // the same rate-limit budget) to find its place; the list could be kept with the progress.
         let listed = match self.listed_since(progress.since).await {
             Ok(listed) => listed,
             Err(error) => return self.pause(progress, error, report).await,
